@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "w2v-pipe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "w2v-pipe", targets: ["w2v-pipe"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "Stages", targets: ["Stages"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    ],
+    targets: [
+        // libzip, found through pkg-config (Debian: libzip-dev). Only Stages/Unzip imports it.
+        .systemLibrary(
+            name: "CLibzip",
+            pkgConfig: "libzip",
+            providers: [.apt(["libzip-dev"]), .brew(["libzip"])]
+        ),
+        // The generic engine: experiment spec, graph, store, staleness, progress. Knows nothing of word2vec.
+        .target(
+            name: "Pipeline",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The word2vec stages and kernels.
+        .target(
+            name: "Stages",
+            dependencies: ["Pipeline", "CLibzip"]
+        ),
+        .executableTarget(
+            name: "w2v-pipe",
+            dependencies: [
+                "Pipeline", "Stages",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline"]),
+        .testTarget(name: "CLITests", dependencies: ["Pipeline"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,4 @@
+#ifndef W2VPIPE_CLIBZIP_SHIM_H
+#define W2VPIPE_CLIBZIP_SHIM_H
+#include <zip.h>
+#endif

@@ -1,0 +1,139 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes one artifact to a temporary file: header placeholder, then a payload streamed
+/// through a buffer and a running SHA-256. `finish()` writes the real header and fsyncs;
+/// the store then renames the file into place. Nothing is visible under `objects/` before that.
+public final class ArtifactWriter {
+    public let kind: String
+    public let formatVersion: UInt16
+    public let temporaryPath: String
+    private var fd: Int32
+    private var hasher = SHA256()
+    private var buffer: UnsafeMutableRawPointer
+    private var buffered = 0
+    private let capacity = 1 << 20
+    public private(set) var payloadLength: UInt64 = 0
+    private var finished = false
+
+    init(kind: String, formatVersion: UInt16, temporaryPath: String) throws {
+        self.kind = kind
+        self.formatVersion = formatVersion
+        self.temporaryPath = temporaryPath
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreError.io(operation: "create", path: temporaryPath, errno: errno) }
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        let zeros = [UInt8](repeating: 0, count: ArtifactHeader.size)
+        try zeros.withUnsafeBytes { try writeAll($0) }
+    }
+
+    deinit {
+        buffer.deallocate()
+        if !finished {
+            close(fd)
+            unlink(temporaryPath)
+        }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.io(operation: "write", path: temporaryPath, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    private func flush() throws {
+        guard buffered > 0 else { return }
+        let chunk = UnsafeRawBufferPointer(start: buffer, count: buffered)
+        hasher.update(bufferPointer: chunk)
+        try writeAll(chunk)
+        buffered = 0
+    }
+
+    /// Appends raw bytes to the payload.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if bytes.count >= capacity {
+            try flush()
+            hasher.update(bufferPointer: bytes)
+            try writeAll(bytes)
+        } else {
+            if buffered + bytes.count > capacity { try flush() }
+            (buffer + buffered).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            buffered += bytes.count
+        }
+        payloadLength += UInt64(bytes.count)
+    }
+
+    public func write<T: FixedWidthInteger>(_ value: T) throws {
+        try withUnsafeBytes(of: value.littleEndian) { try write($0) }
+    }
+
+    public func write(_ value: Double) throws { try write(value.bitPattern) }
+    public func write(_ value: Float) throws { try write(value.bitPattern) }
+
+    /// Appends a contiguous array of plain values (little-endian platform).
+    public func write<T: BitwiseCopyable>(array: UnsafeBufferPointer<T>) throws {
+        guard array.count > 0 else { return }
+        try write(UnsafeRawBufferPointer(array))
+    }
+
+    public func write<T: BitwiseCopyable>(array: [T]) throws {
+        try array.withUnsafeBufferPointer { try write(array: $0) }
+    }
+
+    /// Pads the payload with zeros so the next section starts at a multiple of `alignment`
+    /// (payload offsets; the payload itself starts at a 128-byte boundary).
+    public func align(to alignment: Int = 8) throws {
+        let rem = Int(payloadLength % UInt64(alignment))
+        if rem != 0 {
+            let zeros = [UInt8](repeating: 0, count: alignment - rem)
+            try zeros.withUnsafeBytes { try write($0) }
+        }
+    }
+
+    /// A length-prefixed list of strings: count, offsets (count+1 × UInt64), bytes, padding.
+    public func write(strings: [String]) throws {
+        try write(UInt64(strings.count))
+        var offsets = [UInt64]()
+        offsets.reserveCapacity(strings.count + 1)
+        var total: UInt64 = 0
+        offsets.append(0)
+        for s in strings { total += UInt64(s.utf8.count); offsets.append(total) }
+        try write(array: offsets)
+        for var s in strings {
+            try s.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+        }
+        try align()
+    }
+
+    /// Writes the header, fsyncs and closes. Returns the header (whose digest names the object).
+    func finish() throws -> ArtifactHeader {
+        try flush()
+        let digest = Array(hasher.finalize())
+        let header = ArtifactHeader(kind: kind, formatVersion: formatVersion, payloadLength: payloadLength, payloadSHA256: digest)
+        let bytes = header.encoded()
+        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress!, $0.count, 0) }
+        guard n == ArtifactHeader.size else { throw StoreError.io(operation: "write header", path: temporaryPath, errno: errno) }
+        guard fsync(fd) == 0 else { throw StoreError.io(operation: "fsync", path: temporaryPath, errno: errno) }
+        close(fd)
+        finished = true
+        return header
+    }
+
+    /// Drops the temporary file.
+    func abandon() {
+        if !finished {
+            close(fd)
+            unlink(temporaryPath)
+            finished = true
+        }
+    }
+}

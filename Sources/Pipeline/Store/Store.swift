@@ -1,0 +1,309 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The content-addressed artifact store.
+///
+/// ```
+/// artifacts/
+///   objects/ab/cdef…        artifact files, read-only once written, named by digest
+///   runs/<stage-key>.json   run records: what ran, with which parameters, inputs, outputs, timings
+///   refs/<experiment>/<stage>.json   the latest key of each stage of each experiment
+///   locks/<stage-key>.lock  held while a stage runs (host, pid, start time)
+///   cache/files/…           content digests of input files, by path/size/mtime/inode
+///   cache/verified/…        stat stamps of objects whose checksum was verified
+///   tmp/                    files being written; renamed into objects/ when complete
+/// ```
+public final class ArtifactStore: @unchecked Sendable {
+    public let root: URL
+    let fm = FileManager.default
+
+    public init(root: URL) throws {
+        self.root = root.standardizedFileURL
+        for dir in ["objects", "runs", "refs", "locks", "cache/files", "cache/verified", "tmp"] {
+            let url = self.root.appendingPathComponent(dir)
+            do {
+                try fm.createDirectory(at: url, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError.io(operation: "create store directory", path: url.path, errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code))
+            }
+        }
+    }
+
+    // MARK: Paths
+
+    public func objectPath(_ digest: String) -> String {
+        root.appendingPathComponent("objects/\(digest.prefix(2))/\(digest.dropFirst(2))").path
+    }
+    func runPath(_ key: String) -> String { root.appendingPathComponent("runs/\(key).json").path }
+    func refPath(experiment: String, stage: String) -> String { root.appendingPathComponent("refs/\(experiment)/\(stage).json").path }
+    func lockPath(_ key: String) -> String { root.appendingPathComponent("locks/\(key).lock").path }
+    var tmpDirectory: String { root.appendingPathComponent("tmp").path }
+
+    // MARK: Objects
+
+    /// A writer whose temporary file lives in `tmp/`, named after this process so a later run
+    /// can clean it up if the process dies.
+    public func makeWriter(kind: String, formatVersion: UInt16) throws -> ArtifactWriter {
+        let name = "\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0 ... .max)).tmp"
+        return try ArtifactWriter(kind: kind, formatVersion: formatVersion, temporaryPath: tmpDirectory + "/" + name)
+    }
+
+    /// Finishes a writer and moves its file into `objects/` atomically. Returns the output record.
+    public func commit(_ writer: ArtifactWriter) throws -> OutputRecord {
+        let header = try writer.finish()
+        let digest = header.objectDigest
+        let destination = objectPath(digest)
+        let dir = (destination as NSString).deletingLastPathComponent
+        try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(writer.temporaryPath, 0o444)
+        if rename(writer.temporaryPath, destination) != 0 {
+            let code = errno
+            unlink(writer.temporaryPath)
+            throw StoreError.io(operation: "move artifact into", path: destination, errno: code)
+        }
+        fsyncDirectory(dir)
+        markVerified(digest)
+        return OutputRecord(digest: digest, kind: header.kind, bytes: header.payloadLength + UInt64(ArtifactHeader.size))
+    }
+
+    public enum ObjectState: Equatable { case ok, missing, corrupted(String) }
+
+    /// Checks an object: present, header matches its name, payload matches its checksum.
+    /// The payload is re-hashed only when the file's stat stamp (size, mtime, ctime, inode)
+    /// differs from the one recorded at the last verification — any write changes ctime.
+    public func checkObject(_ digest: String, forceVerify: Bool = false) -> ObjectState {
+        let path = objectPath(digest)
+        guard let stamp = Self.statStamp(path) else { return .missing }
+        if !forceVerify, let recorded = try? String(contentsOfFile: verifiedPath(digest), encoding: .utf8), recorded == stamp {
+            return .ok
+        }
+        do {
+            let reader = try ArtifactReader(path: path)
+            guard reader.header.objectDigest == digest else { return .corrupted("its header does not match its name") }
+            try reader.verify()
+        } catch {
+            return .corrupted("\(error)")
+        }
+        markVerified(digest)
+        return .ok
+    }
+
+    /// Opens an object for reading, verified.
+    public func open(_ digest: String, kind: String, maxVersion: UInt16) throws -> ArtifactReader {
+        switch checkObject(digest) {
+        case .ok: break
+        case .missing: throw StoreError.io(operation: "open artifact", path: objectPath(digest), errno: ENOENT)
+        case .corrupted: throw ArtifactError.corrupted(file: objectPath(digest))
+        }
+        return try ArtifactReader(path: objectPath(digest), expectedKind: kind, maxVersion: maxVersion)
+    }
+
+    /// Moves a corrupted object out of the way so it is recomputed.
+    public func quarantine(_ digest: String) {
+        let path = objectPath(digest)
+        let dest = root.appendingPathComponent("tmp/corrupted-\(digest)-\(ProcessInfo.processInfo.processIdentifier)").path
+        if rename(path, dest) != 0 { unlink(path) }
+        unlink(verifiedPath(digest))
+    }
+
+    func verifiedPath(_ digest: String) -> String { root.appendingPathComponent("cache/verified/\(digest)").path }
+
+    func markVerified(_ digest: String) {
+        guard let stamp = Self.statStamp(objectPath(digest)) else { return }
+        try? atomicWrite(Data(stamp.utf8), to: verifiedPath(digest), sync: false)
+    }
+
+    static func statStamp(_ path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return "\(st.st_size) \(st.st_ino) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
+    }
+
+    // MARK: Records
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }()
+
+    public func runRecord(key: String) -> RunRecord? {
+        guard let data = fm.contents(atPath: runPath(key)) else { return nil }
+        return try? Self.decoder.decode(RunRecord.self, from: data)
+    }
+
+    public func save(_ record: RunRecord) throws {
+        try atomicWrite(try Self.encoder.encode(record), to: runPath(record.key))
+    }
+
+    public func ref(experiment: String, stage: String) -> StageRef? {
+        guard let data = fm.contents(atPath: refPath(experiment: experiment, stage: stage)) else { return nil }
+        return try? Self.decoder.decode(StageRef.self, from: data)
+    }
+
+    public func save(_ ref: StageRef, experiment: String, stage: String) throws {
+        let path = refPath(experiment: experiment, stage: stage)
+        try? fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try atomicWrite(try Self.encoder.encode(ref), to: path)
+    }
+
+    /// Every ref in the store, by experiment.
+    public func allRefs() -> [(experiment: String, stage: String, ref: StageRef)] {
+        var out: [(String, String, StageRef)] = []
+        let refsDir = root.appendingPathComponent("refs").path
+        for experiment in ((try? fm.contentsOfDirectory(atPath: refsDir)) ?? []).sorted() {
+            for file in ((try? fm.contentsOfDirectory(atPath: refsDir + "/" + experiment)) ?? []).sorted() where file.hasSuffix(".json") {
+                let stage = String(file.dropLast(5))
+                if let r = ref(experiment: experiment, stage: stage) { out.append((experiment, stage, r)) }
+            }
+        }
+        return out
+    }
+
+    public func allRunRecords() -> [RunRecord] {
+        let dir = root.appendingPathComponent("runs").path
+        return ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted().compactMap { file in
+            guard file.hasSuffix(".json") else { return nil }
+            return runRecord(key: String(file.dropLast(5)))
+        }
+    }
+
+    // MARK: Atomic small files
+
+    /// Writes to a temporary file, fsyncs (unless told not to), renames over `path`.
+    public func atomicWrite(_ data: Data, to path: String, sync: Bool = true) throws {
+        let tmp = tmpDirectory + "/\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0 ... .max)).tmp"
+        let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreError.io(operation: "create", path: tmp, errno: errno) }
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            var off = 0
+            while off < raw.count {
+                let n = write(fd, raw.baseAddress! + off, raw.count - off)
+                if n <= 0 { if errno == EINTR { continue }; return false }
+                off += n
+            }
+            return true
+        }
+        if !ok || (sync && fsync(fd) != 0) {
+            let code = errno
+            close(fd); unlink(tmp)
+            throw StoreError.io(operation: "write", path: tmp, errno: code)
+        }
+        close(fd)
+        if rename(tmp, path) != 0 {
+            let code = errno
+            unlink(tmp)
+            throw StoreError.io(operation: "rename into", path: path, errno: code)
+        }
+    }
+
+    func fsyncDirectory(_ path: String) {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    // MARK: Input files
+
+    /// The SHA-256 of an external file, cached by (path, size, inode, mtime, ctime) so an
+    /// unchanged input is not re-hashed on every run.
+    public func fileDigest(_ url: URL) throws -> FileRecord {
+        let path = url.standardizedFileURL.path
+        guard let stamp = Self.statStamp(path) else { throw StoreError.io(operation: "read", path: path, errno: errno) }
+        let cacheName = SHA256.hash(data: Data(path.utf8)).hexString
+        let cachePath = root.appendingPathComponent("cache/files/\(cacheName)").path
+        if let cached = try? String(contentsOfFile: cachePath, encoding: .utf8) {
+            let parts = cached.split(separator: "\n", omittingEmptySubsequences: false)
+            if parts.count >= 2, parts[0] == stamp {
+                var st = stat(); stat(path, &st)
+                return FileRecord(path: path, digest: String(parts[1]), bytes: UInt64(st.st_size))
+            }
+        }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.io(operation: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        var hasher = SHA256()
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { buf.deallocate() }
+        var total: UInt64 = 0
+        while true {
+            let n = read(fd, buf, 4 << 20)
+            if n < 0 { if errno == EINTR { continue }; throw StoreError.io(operation: "read", path: path, errno: errno) }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: n))
+            total += UInt64(n)
+        }
+        let digest = hasher.finalize().hexString
+        try? atomicWrite(Data("\(stamp)\n\(digest)\n".utf8), to: cachePath, sync: false)
+        return FileRecord(path: path, digest: digest, bytes: total)
+    }
+
+    // MARK: Housekeeping
+
+    /// Removes temporary files left by processes that are gone (killed mid-write).
+    public func cleanTemporaryFiles() {
+        let dir = tmpDirectory
+        for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] {
+            let pidText = name.split(separator: "-").first.map(String.init) ?? ""
+            if name.hasPrefix("corrupted-") { continue }
+            if let pid = Int32(pidText), pid > 0, !Self.processIsAlive(pid) {
+                unlink(dir + "/" + name)
+            }
+        }
+    }
+
+    static func processIsAlive(_ pid: Int32) -> Bool {
+        if kill(pid, 0) == 0 { return true }
+        return errno == EPERM
+    }
+
+    public struct GarbageReport {
+        public var objects: [(digest: String, bytes: UInt64)] = []
+        public var runRecords: [String] = []
+        public var temporaryFiles: [String] = []
+        public var bytes: UInt64 { objects.reduce(0) { $0 + $1.bytes } }
+    }
+
+    /// Objects that no experiment's ref points to, and the run records that describe them.
+    public func garbage() -> GarbageReport {
+        var live = Set<String>()
+        for (_, _, ref) in allRefs() { for o in ref.outputs.values { live.insert(o.digest) } }
+        var report = GarbageReport()
+        let objectsDir = root.appendingPathComponent("objects").path
+        for prefix in ((try? fm.contentsOfDirectory(atPath: objectsDir)) ?? []).sorted() {
+            for rest in ((try? fm.contentsOfDirectory(atPath: objectsDir + "/" + prefix)) ?? []).sorted() {
+                let digest = prefix + rest
+                if !live.contains(digest) {
+                    var st = stat()
+                    stat(objectPath(digest), &st)
+                    report.objects.append((digest, UInt64(st.st_size)))
+                }
+            }
+        }
+        for record in allRunRecords() where record.outputs.values.contains(where: { !live.contains($0.digest) }) {
+            report.runRecords.append(record.key)
+        }
+        for name in (try? fm.contentsOfDirectory(atPath: tmpDirectory)) ?? [] {
+            let pid = Int32(name.split(separator: "-").first.map(String.init) ?? "") ?? 0
+            if name.hasPrefix("corrupted-") || (pid > 0 && !Self.processIsAlive(pid)) { report.temporaryFiles.append(name) }
+        }
+        return report
+    }
+
+    public func collect(_ report: GarbageReport) {
+        for (digest, _) in report.objects {
+            unlink(objectPath(digest))
+            unlink(verifiedPath(digest))
+        }
+        for key in report.runRecords { unlink(runPath(key)) }
+        for name in report.temporaryFiles { unlink(tmpDirectory + "/" + name) }
+    }
+}

@@ -1,0 +1,9 @@
+import Pipeline
+
+/// Every word2vec stage type, for the engine's registry.
+public enum Word2VecStages {
+    public static let all: [any Stage.Type] = [
+        UnzipStage.self, TokenizeStage.self, BuildVocabStage.self, SubsampleStage.self,
+    ]
+    public static let registry = StageRegistry(all)
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Pipeline
+
+/// tokenize: text → word ids over a first-seen word table, with counts.
+public enum TokenizeStage: Stage {
+    public static let typeName = "tokenize"
+    public static let summary = "Split the text into words (text8 fast path, or normalise raw text as text8 was made)"
+    public static let implementationVersion = 1
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("format", .choice(TokenizationMode.allCases.map(\.rawValue)), default: .string("text8"),
+                      help: "text8: split at spaces, keep bytes; normalize: lowercase ASCII letters, spell out digits, all else separates"),
+        ParameterSpec("threads", .integer(0...1024), default: .integer(0), identity: .ignored,
+                      help: "threads (0 = all cores); the output does not depend on it"),
+    ]
+    public static let inputs = [InputSpec("text", kind: ArtifactKind.text)]
+    public static let outputs = [OutputSpec("tokens", kind: ArtifactKind.tokens)]
+
+    public static func run(_ context: StageContext) throws -> StageOutcome {
+        let mode = TokenizationMode(rawValue: context.parameters.string("format"))!
+        let text = try context.input("text", maxVersion: UnzipStage.textFormatVersion)
+        let threads = context.parameters.int("threads") == 0 ? context.availableCores : context.parameters.int("threads")
+        let start = Date()
+        let tokenizer = Tokenizer(mode: mode)
+        let result: Tokenizer.Result
+        do {
+            result = try tokenizer.tokenize(text.payload, threads: threads,
+                                            progress: { context.progress.update(fraction: $0) },
+                                            isCancelled: { context.isCancelled })
+        } catch is CancelledTokenization {
+            throw CancelledError()
+        }
+        defer { result.deallocate() }
+        let tokenSeconds = Date().timeIntervalSince(start)
+        guard result.tokenCount > 0 else {
+            throw TokenizeError.noTokens(bytes: text.payload.count, mode: mode)
+        }
+        let out = try context.output("tokens", formatVersion: TokenStream.formatVersion)
+        try TokenStream.write(to: out, mode: mode, words: result.words, counts: result.counts, idChunks: result.idChunks)
+        let rate = Double(text.payload.count) / max(tokenSeconds, 1e-9) / 1e6
+        return StageOutcome(
+            summary: "\(Format.grouped(result.tokenCount)) tokens, \(Format.grouped(result.words.count)) distinct words (\(mode.rawValue), \(String(format: "%.0f", rate)) MB/s)",
+            metrics: ["tokens": .integer(Int64(result.tokenCount)), "distinct_words": .integer(Int64(result.words.count)),
+                      "mb_per_s": .number(rate)])
+    }
+}
+
+public enum TokenizeError: Error, CustomStringConvertible {
+    case noTokens(bytes: Int, mode: TokenizationMode)
+    public var description: String {
+        switch self {
+        case .noTokens(let bytes, let mode):
+            return "found no words in \(bytes) bytes of text (format \(mode.rawValue))" +
+                (mode == .normalize ? "" : "; if the text is not in text8 format, set params.format to \"normalize\"")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// An open-addressing hash table from byte strings to dense ids (first seen = 0, 1, …),
+/// with counts. Words are copied into one arena. Raw pointers throughout: this sits in the
+/// tokenizer's inner loop, where Swift arrays inside a class would pay exclusivity checks.
+final class WordTable {
+    private(set) var count = 0
+    private var capacity: Int          // slots, a power of two
+    private var slots: UnsafeMutablePointer<Int32>
+    private var hashes: UnsafeMutablePointer<UInt64>
+    private(set) var offsets: UnsafeMutablePointer<Int>
+    private(set) var lengths: UnsafeMutablePointer<Int32>
+    private(set) var counts: UnsafeMutablePointer<UInt64>
+    private var entryCapacity: Int
+    private(set) var arena: UnsafeMutablePointer<UInt8>
+    private var arenaUsed = 0
+    private var arenaCapacity: Int
+
+    init(expectedWords: Int = 1 << 16) {
+        capacity = 1
+        while capacity < expectedWords * 2 { capacity <<= 1 }
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: -1, count: capacity)
+        entryCapacity = max(16, expectedWords)
+        hashes = .allocate(capacity: entryCapacity)
+        offsets = .allocate(capacity: entryCapacity)
+        lengths = .allocate(capacity: entryCapacity)
+        counts = .allocate(capacity: entryCapacity)
+        arenaCapacity = entryCapacity * 8
+        arena = .allocate(capacity: arenaCapacity)
+    }
+
+    deinit {
+        slots.deallocate(); hashes.deallocate(); offsets.deallocate()
+        lengths.deallocate(); counts.deallocate(); arena.deallocate()
+    }
+
+    @inline(__always)
+    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in 0..<n { h = (h ^ UInt64(p[i])) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    /// The id of the word, inserted with count 0 if new; adds `increment` to its count.
+    @inline(__always)
+    func id(of p: UnsafePointer<UInt8>, length n: Int, hash h: UInt64, increment: UInt64 = 1) -> UInt32 {
+        let mask = capacity - 1
+        var slot = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        while true {
+            let e = Int(slots[slot])
+            if e < 0 { break }
+            if hashes[e] == h && Int(lengths[e]) == n && memcmp(arena + offsets[e], p, n) == 0 {
+                counts[e] &+= increment
+                return UInt32(e)
+            }
+            slot = (slot + 1) & mask
+        }
+        return insert(p, n, h, slot, increment)
+    }
+
+    private func insert(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ slot: Int, _ increment: UInt64) -> UInt32 {
+        if count == entryCapacity { growEntries() }
+        if arenaUsed + n > arenaCapacity { growArena(arenaUsed + n) }
+        let e = count
+        (arena + arenaUsed).update(from: p, count: n)
+        offsets[e] = arenaUsed
+        lengths[e] = Int32(n)
+        hashes[e] = h
+        counts[e] = increment
+        arenaUsed += n
+        count += 1
+        slots[slot] = Int32(e)
+        if count * 2 > capacity { rehash() }
+        return UInt32(e)
+    }
+
+    private func growEntries() {
+        let newCap = entryCapacity * 2
+        func grow<T>(_ p: inout UnsafeMutablePointer<T>) {
+            let q = UnsafeMutablePointer<T>.allocate(capacity: newCap)
+            q.moveInitialize(from: p, count: count)
+            p.deallocate()
+            p = q
+        }
+        grow(&hashes); grow(&offsets); grow(&lengths); grow(&counts)
+        entryCapacity = newCap
+    }
+
+    private func growArena(_ needed: Int) {
+        var newCap = arenaCapacity * 2
+        while newCap < needed { newCap *= 2 }
+        let q = UnsafeMutablePointer<UInt8>.allocate(capacity: newCap)
+        q.update(from: arena, count: arenaUsed)
+        arena.deallocate()
+        arena = q
+        arenaCapacity = newCap
+    }
+
+    private func rehash() {
+        let newCap = capacity * 2
+        slots.deallocate()
+        slots = .allocate(capacity: newCap)
+        slots.initialize(repeating: -1, count: newCap)
+        capacity = newCap
+        let mask = newCap - 1
+        for e in 0..<count {
+            let h = hashes[e]
+            var slot = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(e)
+        }
+    }
+
+    func word(_ e: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: arena + offsets[e], count: Int(lengths[e]))
+    }
+
+    func string(_ e: Int) -> String { String(decoding: word(e), as: UTF8.self) }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Pipeline
+
+/// build-vocab: keeps words seen at least `min_count` times, most frequent first.
+public enum BuildVocabStage: Stage {
+    public static let typeName = "build-vocab"
+    public static let summary = "Keep words with count ≥ min_count (optionally the most frequent max_vocab_size), sorted by frequency"
+    public static let implementationVersion = 1
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("min_count", .integer(1...Int64.max), default: .integer(5), help: "drop words seen fewer times (word2vec.c -min-count, gensim min_count)"),
+        ParameterSpec("max_vocab_size", .integer(1...Int64.max), default: .null, help: "keep at most this many words, the most frequent (null: no limit)"),
+    ]
+    public static let inputs = [InputSpec("tokens", kind: ArtifactKind.tokens)]
+    public static let outputs = [OutputSpec("vocab", kind: ArtifactKind.vocab)]
+
+    public static func run(_ context: StageContext) throws -> StageOutcome {
+        let minCount = context.parameters.int("min_count")
+        let maxSize = context.parameters.optionalInt("max_vocab_size")
+        let tokens = try TokenStream(try context.input("tokens", maxVersion: TokenStream.formatVersion))
+        let built = try build(tokens: tokens, minCount: minCount, maxSize: maxSize)
+        let out = try context.output("vocab", formatVersion: Vocabulary.formatVersion)
+        try Vocabulary.write(to: out, minCount: minCount, maxVocabSize: maxSize, corpusTokens: UInt64(tokens.tokenCount),
+                             words: built.words, counts: built.counts, remap: built.remap)
+        let covered = built.counts.reduce(0, +)
+        let pct = 100 * Double(covered) / Double(max(1, tokens.tokenCount))
+        return StageOutcome(
+            summary: "\(Format.grouped(built.words.count)) words with count ≥ \(minCount) of \(Format.grouped(tokens.wordCount)), covering \(Format.grouped(covered)) tokens (\(String(format: "%.1f", pct))%)",
+            metrics: ["vocabulary_size": .integer(Int64(built.words.count)), "covered_tokens": .integer(Int64(covered))])
+    }
+
+    public struct Built {
+        public var words: [String]
+        public var counts: [UInt64]
+        public var remap: [UInt32]
+    }
+
+    /// Sorted by count descending, ties by the word's bytes ascending (deterministic).
+    public static func build(tokens: TokenStream, minCount: Int, maxSize: Int?) throws -> Built {
+        var kept: [Int] = []
+        var highest: UInt64 = 0
+        for i in 0..<tokens.wordCount {
+            highest = max(highest, tokens.counts[i])
+            if tokens.counts[i] >= UInt64(minCount) { kept.append(i) }
+        }
+        guard !kept.isEmpty else { throw VocabularyError.empty(minCount: minCount, highestCount: highest) }
+        let counts = tokens.counts
+        let words = tokens.words
+        kept.sort { a, b in
+            if counts[a] != counts[b] { return counts[a] > counts[b] }
+            let x = words.bytes(a), y = words.bytes(b)
+            let n = min(x.count, y.count)
+            let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+            return c != 0 ? c < 0 : x.count < y.count
+        }
+        if let maxSize, kept.count > maxSize { kept.removeSubrange(maxSize...) }
+        var remap = [UInt32](repeating: Vocabulary.dropped, count: tokens.wordCount)
+        for (v, t) in kept.enumerated() { remap[t] = UInt32(v) }
+        return Built(words: kept.map { words[$0] }, counts: kept.map { counts[$0] }, remap: remap)
+    }
+}
+
+public enum VocabularyError: Error, CustomStringConvertible {
+    case empty(minCount: Int, highestCount: UInt64)
+    public var description: String {
+        switch self {
+        case .empty(let m, let h):
+            return "the vocabulary is empty: no word occurs at least min_count = \(m) times (the most frequent occurs \(h) times); lower min_count or use a larger corpus"
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import Stages
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each stage as fresh or stale, and why.",
+        discussion: """
+        Reasons: never run; parameter `min_count` 5 → 10; input changed; input file changed;
+        stage implementation changed; output missing; output corrupted; waits on an upstream
+        stage (reruns only if that stage's output changes).
+        """
+    )
+
+    @Argument(help: "The experiment file (JSON).")
+    var experiment: String
+
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+
+    @Flag(name: .long, help: "Re-hash every artifact instead of trusting verification stamps.")
+    var verify = false
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        do {
+            let experiment = try loadExperiment(self.experiment)
+            let store = try storeOptions.openStore()
+            let engine = Engine(store: store)
+            engine.forceVerify = verify
+            let plan = engine.plan(experiment)
+            if json {
+                var items: [JSONValue] = []
+                for item in plan {
+                    var o: [String: JSONValue] = ["stage": .string(item.stage.id), "type": .string(item.stage.type.typeName)]
+                    switch item.status {
+                    case .fresh(let record, let shared):
+                        o["status"] = .string("fresh")
+                        o["key"] = .string(record.key)
+                        o["outputs"] = .object(record.outputs.mapValues { .string($0.digest) })
+                        if let shared { o["shared_with"] = .string(shared) }
+                    case .stale(let reasons, let key):
+                        o["status"] = .string("stale")
+                        if let key { o["key"] = .string(key) }
+                        o["reasons"] = .array(reasons.map { .object(["code": .string($0.code), "message": .string($0.description)]) })
+                    }
+                    items.append(.object(o))
+                }
+                let doc: JSONValue = .object(["experiment": .string(experiment.name), "stages": .array(items)])
+                let data = try JSONEncoder.pretty.encode(doc)
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            print("experiment \(experiment.name) (\(self.experiment)), store \(store.root.relativePathForDisplay)/")
+            Output.printPlan(plan, verb: false)
+            let stale = plan.filter { !$0.status.isFresh }.count
+            print(stale == 0 ? "all \(plan.count) stages fresh" : "\(stale) of \(plan.count) stages stale; `w2v-pipe run \(self.experiment)` brings them up to date")
+        } catch {
+            throw CLIExit.fail(error)
+        }
+    }
+}
+
+extension JSONEncoder {
+    static var pretty: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+}
