@@ -38,8 +38,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline"]),
-        .testTarget(name: "CLITests", dependencies: ["Pipeline"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "CLibzip"]),
+        // End-to-end: runs the real binary (built first through this dependency).
+        .testTarget(name: "CLITests", dependencies: ["Pipeline", "w2v-pipe"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -144,6 +144,7 @@ public struct PayloadCursor {
 
     /// Reads a list written by `ArtifactWriter.write(strings:)`.
     public mutating func readStrings(_ what: String) throws -> StringTable {
+        align()
         let count = Int(try read(UInt64.self, "\(what) count"))
         guard count >= 0, count < 1 << 40 else { throw ArtifactError.malformed(file: file, detail: "\(what) count \(count)") }
         let offsets = try readArray(UInt64.self, count: count + 1, "\(what) offsets")

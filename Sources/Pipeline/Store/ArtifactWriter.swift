@@ -101,6 +101,7 @@ public final class ArtifactWriter {
 
     /// A length-prefixed list of strings: count, offsets (count+1 × UInt64), bytes, padding.
     public func write(strings: [String]) throws {
+        try align()
         try write(UInt64(strings.count))
         var offsets = [UInt64]()
         offsets.reserveCapacity(strings.count + 1)

@@ -1,0 +1,78 @@
+import Foundation
+
+/// Runs the real `w2v-pipe` binary built beside the test bundle.
+enum CLI {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("w2v-pipe")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return packageRoot.appendingPathComponent(".build/debug/w2v-pipe")
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func start(_ args: [String], cwd: URL) throws -> (Process, Pipe, Pipe) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.currentDirectoryURL = cwd
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "W2V_PIPE_STORE")
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        return (p, out, err)
+    }
+
+    @discardableResult
+    static func run(_ args: [String], cwd: URL) throws -> Result {
+        let (p, out, err) = try start(args, cwd: cwd)
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A scratch project: experiments/ and data/ copied from the repo, its own store.
+    static func makeProject() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("w2v-cli-\(UUID().uuidString)")
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        try fm.copyItem(at: packageRoot.appendingPathComponent("experiments"), to: dir.appendingPathComponent("experiments"))
+        try fm.createDirectory(at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try fm.copyItem(at: packageRoot.appendingPathComponent("data/en-small.zip"), to: dir.appendingPathComponent("data/en-small.zip"))
+        return dir
+    }
+
+    /// stage id → output digests, from `status --json`.
+    static func digests(_ project: URL, _ experiment: String = "experiments/quickstart.json", store: String = "artifacts") throws -> [String: String] {
+        let r = try run(["status", experiment, "--json", "--store", store, "--verify"], cwd: project)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        var out: [String: String] = [:]
+        for s in json["stages"] as! [[String: Any]] {
+            if let outputs = s["outputs"] as? [String: String] {
+                for (k, v) in outputs { out["\(s["stage"]!).\(k)"] = v }
+            }
+        }
+        return out
+    }
+
+    static func python(_ script: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
