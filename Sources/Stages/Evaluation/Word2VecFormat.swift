@@ -1,0 +1,492 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// word2vec.c / gensim / fastText `.vec` vector files.
+///
+/// Layout (both flavours): a header line `V D\n`, then per word the word, one
+/// space, and either D little-endian float32 (binary; we end each row with
+/// `\n` like word2vec.c) or D decimal numbers each followed by a space and then
+/// `\n` (text, like word2vec.c and fastText; gensim omits the trailing space).
+public enum Word2VecFormat {
+    /// How text files print numbers.
+    public enum NumberFormat: Sendable, Equatable {
+        /// Shortest decimal that reads back to the identical float (bit-exact round trip).
+        case shortest
+        /// `%.Nf`, like word2vec.c's `%lf` (= `.fixed(6)`).
+        case fixed(Int)
+    }
+
+    // MARK: Writing
+
+    /// Writes `vectors` in word2vec format. `normalize` writes unit rows;
+    /// `limit` writes only the first N (most frequent) words.
+    public static func write(_ vectors: WordVectors, to path: String, binary: Bool,
+                             normalize: Bool = false, limit: Int? = nil,
+                             numberFormat: NumberFormat = .shortest) throws {
+        let src = normalize ? vectors.normalized() : vectors
+        let n = max(0, min(limit ?? src.count, src.count))
+        let d = src.dimension
+        try checkWords(src.words, upTo: n, path: path, forbidden: [32, 9, 10, 13], what: "word2vec files separate fields with spaces and rows with newlines")
+        let out = try BufferedFileWriter(path: path)
+        out.append("\(n) \(d)\n")
+        try src.vectors.withUnsafeBufferPointer { vb in
+            let v = vb.baseAddress!
+            for r in 0..<n {
+                out.append(src.words[r])
+                out.append(byte: 32)
+                let row = v + r * d
+                if binary {
+                    for j in 0..<d { out.appendFloat32LE(row[j]) }
+                } else {
+                    for j in 0..<d {
+                        out.appendNumber(row[j], numberFormat)
+                        out.append(byte: 32)
+                    }
+                }
+                out.append(byte: 10)
+                try out.flushIfNeeded()
+            }
+        }
+        try out.close()
+    }
+
+    static func checkWords(_ words: [String], upTo n: Int, path: String, forbidden: Set<UInt8>, what: String) throws {
+        for r in 0..<n {
+            let w = words[r]
+            if w.isEmpty {
+                throw Word2VecFormatError(kind: .badWord, path: path,
+                    message: "row \(r) has an empty word; every row needs a non-empty word")
+            }
+            if w.utf8.contains(where: { forbidden.contains($0) }) {
+                throw Word2VecFormatError(kind: .badWord, path: path,
+                    message: "row \(r): word \(w.debugDescription) contains whitespace, which \(what); rename or drop it before exporting")
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Reads a word2vec-format file (word2vec.c, gensim, fastText `.vec`).
+    /// `binary: nil` auto-detects. `limit` reads only the first N rows.
+    /// Throws `Word2VecFormatError` naming the line (text) or byte offset (binary).
+    public static func read(_ path: String, binary: Bool? = nil, limit: Int? = nil) throws -> WordVectors {
+        let bytes = try readAll(path)
+        return try bytes.withUnsafeBufferPointer { buf in
+            // buf has one extra trailing NUL so number parsing never runs off the end.
+            var p = Parser(base: buf.baseAddress!, end: buf.count - 1, path: path)
+            return try p.parse(binary: binary, limit: limit)
+        }
+    }
+
+    static func readAll(_ path: String) throws -> [UInt8] {
+        guard let f = fopen(path, "rb") else {
+            let reason = String(cString: strerror(errno))
+            throw Word2VecFormatError(kind: .cannotOpen, path: path, message: "cannot open for reading: \(reason)")
+        }
+        defer { fclose(f) }
+        var st = stat()
+        guard fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw Word2VecFormatError(kind: .cannotOpen, path: path, message: "not a regular file")
+        }
+        let size = Int(st.st_size)
+        var bytes = [UInt8](repeating: 0, count: size + 1)
+        let got = bytes.withUnsafeMutableBytes { fread($0.baseAddress!, 1, size, f) }
+        guard got == size else {
+            let reason = String(cString: strerror(errno))
+            throw Word2VecFormatError(kind: .cannotOpen, path: path, message: "read only \(got) of \(size) bytes: \(reason)")
+        }
+        return bytes
+    }
+
+    struct Parser {
+        let base: UnsafePointer<UInt8>
+        let end: Int
+        let path: String
+        var pos = 0
+        var line = 1
+
+        init(base: UnsafePointer<UInt8>, end: Int, path: String) {
+            self.base = base
+            self.end = end
+            self.path = path
+        }
+
+        func err(_ kind: Word2VecFormatError.Kind, line: Int? = nil, offset: Int? = nil, _ msg: String) -> Word2VecFormatError {
+            Word2VecFormatError(kind: kind, path: path, line: line, byteOffset: offset, message: msg)
+        }
+
+        func text(_ from: Int, _ to: Int, max: Int = 60) -> String {
+            let t = min(to, from + max)
+            let s = String(decoding: UnsafeBufferPointer(start: base + from, count: t - from), as: UTF8.self)
+            return "`" + s + (to > t ? "…" : "") + "`"
+        }
+
+        @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 }
+
+        mutating func parse(binary: Bool?, limit: Int?) throws -> WordVectors {
+            // Header
+            var e = pos
+            while e < end && base[e] != 10 { e += 1 }
+            var h = e
+            while h > pos && (base[h - 1] == 13 || Self.isSpace(base[h - 1])) { h -= 1 }
+            let header = String(decoding: UnsafeBufferPointer(start: base + pos, count: h - pos), as: UTF8.self)
+            let parts = header.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let hint = "a word2vec file starts with a line `<vocabulary size> <dimension>` (GloVe .txt files have none: prepend one, e.g. `400000 100`)"
+            guard parts.count == 2, let v = Int(parts[0]), let d = Int(parts[1]), v >= 0, d > 0 else {
+                throw err(.badHeader, line: 1, "bad header \(text(pos, h)); \(hint)")
+            }
+            guard e < end || v == 0 else {
+                throw err(.truncated, line: 1, "the file ends after its header; it promises \(v) rows of dimension \(d)")
+            }
+            guard v.multipliedReportingOverflow(by: d).overflow == false, v * d <= (end - e) else {
+                // Even binary needs ≥ 4 bytes per number and text ≥ 2; more rows than bytes is certainly wrong.
+                throw err(.truncated, line: 1, "the header promises \(v) rows × \(d) numbers but only \(end - e) bytes follow it: the file is truncated or the header is wrong")
+            }
+            pos = min(e + 1, end)
+            line = 2
+            let rows = min(v, limit ?? v)
+            let isBinary = binary ?? detectBinary(dim: d)
+            var words: [String] = []
+            words.reserveCapacity(rows)
+            var vecs = [Float](repeating: 0, count: rows * d)
+            var index = [String: Int](minimumCapacity: rows)
+            try vecs.withUnsafeMutableBufferPointer { vb in
+                let out = vb.baseAddress!
+                for r in 0..<rows {
+                    let word: String
+                    let at: Int
+                    if isBinary {
+                        (word, at) = try binaryRow(r, of: v, dim: d, into: out + r * d)
+                    } else {
+                        (word, at) = try textRow(r, of: v, dim: d, into: out + r * d)
+                    }
+                    if let prev = index.updateValue(r, forKey: word) {
+                        if isBinary {
+                            throw err(.duplicateWord, offset: at, "duplicate word `\(word)` in row \(r) (first in row \(prev)); every word may appear only once")
+                        } else {
+                            throw err(.duplicateWord, line: at, "duplicate word `\(word)` (first on line \(prev + 2)); every word may appear only once")
+                        }
+                    }
+                    words.append(word)
+                }
+            }
+            if rows == v {
+                // Allow trailing whitespace only.
+                while pos < end && (base[pos] == 10 || base[pos] == 13 || Self.isSpace(base[pos])) {
+                    if base[pos] == 10 { line += 1 }
+                    pos += 1
+                }
+                if pos < end {
+                    if isBinary {
+                        throw err(.extraData, offset: pos, "data after the \(v) rows the header announces; fix the vocabulary size in the header")
+                    } else {
+                        throw err(.extraData, line: line, "more rows than the \(v) the header announces; fix the vocabulary size in the header")
+                    }
+                }
+            }
+            return WordVectors(unchecked: words, dimension: d, vectors: vecs, index: index, isNormalized: false)
+        }
+
+        /// Text if the first row parses as a word plus D numbers; otherwise binary
+        /// when the first row's vector bytes include non-text bytes.
+        func detectBinary(dim: Int) -> Bool {
+            var p = pos
+            while p < end && base[p] != 32 && base[p] != 10 { p += 1 }
+            guard p < end, base[p] == 32 else { return false }
+            p += 1
+            let sampleEnd = min(end, p + 4 * dim)
+            var trial = self
+            if (try? trial.textRow(0, of: 1, dim: dim, into: nil)) != nil { return false }
+            for i in p..<sampleEnd {
+                let c = base[i]
+                if c < 9 || (c > 13 && c < 32) || c >= 127 { return true }
+            }
+            return false
+        }
+
+        mutating func binaryRow(_ r: Int, of v: Int, dim d: Int, into out: UnsafeMutablePointer<Float>) throws -> (String, Int) {
+            while pos < end && (base[pos] == 10 || base[pos] == 13 || base[pos] == 32 || base[pos] == 9) { pos += 1 }
+            let start = pos
+            guard pos < end else {
+                throw err(.truncated, offset: pos, "the file ends after \(r) of the \(v) rows its header announces; it is truncated (or the header count is wrong)")
+            }
+            while pos < end && base[pos] != 32 {
+                if base[pos] == 10 {
+                    throw err(.badWord, offset: start, "row \(r): the word runs into a newline before its vector; if this is a text file, read it with binary: false")
+                }
+                pos += 1
+            }
+            guard pos < end else {
+                throw err(.truncated, offset: start, "row \(r) (word \(text(start, pos))) has no vector: the file is truncated")
+            }
+            let word = String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self)
+            pos += 1
+            let need = 4 * d
+            guard end - pos >= need else {
+                throw err(.truncated, offset: pos, "row \(r) (word `\(word)`) needs \(need) bytes of float32 data but only \(end - pos) remain: the file is truncated")
+            }
+            let raw = UnsafeRawPointer(base + pos)
+            for j in 0..<d {
+                out[j] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self)))
+            }
+            pos += need
+            return (word, start)
+        }
+
+        /// Parses one text row. With `out == nil` only validates (used for detection).
+        mutating func textRow(_ r: Int, of v: Int, dim d: Int, into out: UnsafeMutablePointer<Float>?) throws -> (String, Int) {
+            let ln = line
+            guard pos < end else {
+                throw err(.truncated, line: ln, "the file ends after \(r) of the \(v) rows its header announces; it is truncated (or the header count is wrong)")
+            }
+            let start = pos
+            while pos < end && base[pos] != 32 && base[pos] != 9 && base[pos] != 10 && base[pos] != 13 { pos += 1 }
+            guard pos > start else {
+                throw err(.badWord, line: ln, "expected a word at the start of the line, found \(base[pos] == 10 || base[pos] == 13 ? "an empty line" : "whitespace")")
+            }
+            let word = String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self)
+            for j in 0..<d {
+                while pos < end && Self.isSpace(base[pos]) { pos += 1 }
+                if pos >= end || base[pos] == 10 || base[pos] == 13 {
+                    throw err(.shortRow, line: ln, "word `\(word)` has \(j) numbers, expected \(d) (the dimension in the header)")
+                }
+                let tokStart = pos
+                guard let x = parseNumber() else {
+                    var t = tokStart
+                    while t < end && !Self.isSpace(base[t]) && base[t] != 10 && base[t] != 13 { t += 1 }
+                    throw err(.notANumber, line: ln, "number \(j + 1) of word `\(word)`, \(text(tokStart, t)), is not a number")
+                }
+                out?[j] = x
+            }
+            while pos < end && (Self.isSpace(base[pos]) || base[pos] == 13) { pos += 1 }
+            if pos < end && base[pos] != 10 {
+                throw err(.longRow, line: ln, "word `\(word)` has more than \(d) numbers (the dimension in the header); the row or the header is wrong")
+            }
+            if pos < end { pos += 1 }
+            line += 1
+            return (word, ln)
+        }
+
+        /// Parses a float at `pos` that must end at whitespace / newline / EOF.
+        /// Fast exact path for short decimals; strtof otherwise.
+        @inline(__always)
+        mutating func parseNumber() -> Float? {
+            var p = pos
+            var neg = false
+            if base[p] == 45 { neg = true; p += 1 } else if base[p] == 43 { p += 1 }
+            var m: UInt64 = 0
+            var digits = 0, exp10 = 0, sawDigit = false, fast = true
+            while p < end, base[p] &- 48 < 10 {
+                sawDigit = true
+                if m != 0 || base[p] != 48 { digits += 1 }
+                if digits <= 9 { m = m * 10 + UInt64(base[p] - 48) } else { fast = false }
+                p += 1
+            }
+            if p < end && base[p] == 46 {
+                p += 1
+                while p < end, base[p] &- 48 < 10 {
+                    sawDigit = true
+                    if m != 0 || base[p] != 48 { digits += 1 }
+                    if digits <= 9 { m = m * 10 + UInt64(base[p] - 48); exp10 -= 1 } else { fast = false }
+                    p += 1
+                }
+            }
+            if sawDigit && p < end && (base[p] == 101 || base[p] == 69) {
+                var q = p + 1
+                var eneg = false
+                if q < end && (base[q] == 45 || base[q] == 43) { eneg = base[q] == 45; q += 1 }
+                var ev = 0, any = false
+                while q < end, base[q] &- 48 < 10 {
+                    any = true
+                    if ev < 100000 { ev = ev * 10 + Int(base[q] - 48) }
+                    q += 1
+                }
+                if any { exp10 += eneg ? -ev : ev; p = q } else { fast = false }
+            }
+            let terminated = p >= end || Self.isSpace(base[p]) || base[p] == 10 || base[p] == 13
+            if sawDigit && terminated && fast && m < (1 << 24) && exp10 >= -10 && exp10 <= 10 {
+                // m and 10^|e| are exact floats, so one double op then rounding to float is correctly rounded.
+                let dm = Double(m)
+                var x = exp10 >= 0 ? Float(dm * EvalPow10.table[exp10]) : Float(dm / EvalPow10.table[-exp10])
+                if neg { x = -x }
+                pos = p
+                return x
+            }
+            // General path: strtof (handles long mantissas, inf, nan, hex).
+            var endPtr: UnsafeMutablePointer<CChar>? = nil
+            let s = UnsafeRawPointer(base + pos).assumingMemoryBound(to: CChar.self)
+            let x = strtof(s, &endPtr)
+            guard let ep = endPtr else { return nil }
+            let consumed = UnsafeRawPointer(ep) - UnsafeRawPointer(s)
+            let q = pos + consumed
+            guard consumed > 0, q <= end, q == end || Self.isSpace(base[q]) || base[q] == 10 || base[q] == 13 else { return nil }
+            pos = q
+            return x
+        }
+    }
+}
+
+enum EvalPow10 {
+    static let table: [Double] = (0...22).map { pow(10.0, Double($0)) }
+}
+
+/// Writes to `path.tmp-<pid>` through a 1 MiB buffer and renames into place on close.
+final class BufferedFileWriter {
+    let path: String
+    let tmpPath: String
+    private var file: UnsafeMutablePointer<FILE>?
+    private var buffer: [UInt8]
+    private let capacity = 1 << 20
+    private var scratch = [CChar](repeating: 0, count: 64)
+
+    init(path: String) throws {
+        self.path = path
+        self.tmpPath = path + ".tmp-\(getpid())"
+        guard let f = fopen(tmpPath, "wb") else {
+            let reason = String(cString: strerror(errno))
+            throw Word2VecFormatError(kind: .cannotWrite, path: path, message: "cannot create the file: \(reason); check that the directory exists and is writable")
+        }
+        file = f
+        buffer = []
+        buffer.reserveCapacity(capacity + 4096)
+    }
+
+    deinit {
+        if let f = file {
+            fclose(f)
+            unlink(tmpPath)
+        }
+    }
+
+    @inline(__always) func append(byte: UInt8) { buffer.append(byte) }
+    func append(_ s: String) { buffer.append(contentsOf: s.utf8) }
+
+    @inline(__always) func appendFloat32LE(_ x: Float) {
+        let b = x.bitPattern.littleEndian
+        buffer.append(UInt8(truncatingIfNeeded: b))
+        buffer.append(UInt8(truncatingIfNeeded: b >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: b >> 16))
+        buffer.append(UInt8(truncatingIfNeeded: b >> 24))
+    }
+
+    func appendNumber(_ x: Float, _ format: Word2VecFormat.NumberFormat) {
+        switch format {
+        case .shortest:
+            buffer.append(contentsOf: x.description.utf8)
+        case .fixed(let decimals):
+            appendFixed(x, decimals: max(0, min(decimals, 40)))
+        }
+    }
+
+    /// printf("%.*f") for a float. Exact integer path when the scaled value is
+    /// exactly representable (decimals ≤ 8), vsnprintf otherwise.
+    func appendFixed(_ x: Float, decimals p: Int) {
+        if p <= 8 && x.isFinite {
+            let scaled = (Double(x) * EvalPow10.table[p]).magnitude  // exact: 24-bit mantissa × 10^p < 2^53
+            if scaled < 1e18 {
+                let q = UInt64(scaled.rounded(.toNearestOrEven))
+                if x.sign == .minus { buffer.append(45) }
+                let pow = UInt64(EvalPow10.table[p])
+                appendDecimal(q / pow)
+                if p > 0 {
+                    buffer.append(46)
+                    var frac = q % pow
+                    var digits = [UInt8](repeating: 48, count: p)
+                    var k = p - 1
+                    while frac > 0 { digits[k] = UInt8(48 + frac % 10); frac /= 10; k -= 1 }
+                    buffer.append(contentsOf: digits)
+                }
+                return
+            }
+        }
+        let n = scratch.withUnsafeMutableBufferPointer { sb in
+            withVaList([Int32(p), Double(x)]) { vsnprintf(sb.baseAddress!, sb.count, "%.*f", $0) }
+        }
+        if n >= 0 && n < scratch.count {
+            scratch.withUnsafeBufferPointer { sb in
+                sb.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: Int(n)) {
+                    buffer.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(n)))
+                }
+            }
+        } else {
+            buffer.append(contentsOf: String(format: "%.\(p)f", Double(x)).utf8)
+        }
+    }
+
+    private func appendDecimal(_ v: UInt64) {
+        if v == 0 { buffer.append(48); return }
+        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var x = v
+        withUnsafeMutableBytes(of: &tmp) { t in
+            while x > 0 { t[n] = UInt8(48 + x % 10); x /= 10; n += 1 }
+            for i in stride(from: n - 1, through: 0, by: -1) { buffer.append(t[i]) }
+        }
+    }
+
+    func flushIfNeeded() throws {
+        if buffer.count >= capacity { try flush() }
+    }
+
+    func flush() throws {
+        guard let f = file else { return }
+        if buffer.isEmpty { return }
+        let written = buffer.withUnsafeBytes { fwrite($0.baseAddress!, 1, $0.count, f) }
+        if written != buffer.count {
+            let reason = String(cString: strerror(errno))
+            throw Word2VecFormatError(kind: .cannotWrite, path: path, message: "write failed: \(reason) (disk full?)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        guard let f = file else { return }
+        file = nil
+        if fclose(f) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(tmpPath)
+            throw Word2VecFormatError(kind: .cannotWrite, path: path, message: "closing the file failed: \(reason)")
+        }
+        if rename(tmpPath, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(tmpPath)
+            throw Word2VecFormatError(kind: .cannotWrite, path: path, message: "cannot move the finished file into place: \(reason)")
+        }
+    }
+}
+
+/// TensorFlow Embedding Projector input: `vectors.tsv` (one row of
+/// tab-separated numbers per word) and `metadata.tsv` (one word per line, no
+/// header, same order).
+public enum ProjectorTSV {
+    public static func write(_ vectors: WordVectors, vectorsPath: String, metadataPath: String,
+                             normalize: Bool = false, limit: Int? = nil) throws {
+        let src = normalize ? vectors.normalized() : vectors
+        let n = max(0, min(limit ?? src.count, src.count))
+        let d = src.dimension
+        try Word2VecFormat.checkWords(src.words, upTo: n, path: metadataPath, forbidden: [9, 10, 13],
+                                      what: "breaks the one-word-per-line metadata.tsv")
+        let vout = try BufferedFileWriter(path: vectorsPath)
+        let mout = try BufferedFileWriter(path: metadataPath)
+        try src.vectors.withUnsafeBufferPointer { vb in
+            for r in 0..<n {
+                for j in 0..<d {
+                    if j > 0 { vout.append(byte: 9) }
+                    vout.appendNumber(vb[r * d + j], .shortest)
+                }
+                vout.append(byte: 10)
+                mout.append(src.words[r])
+                mout.append(byte: 10)
+                try vout.flushIfNeeded()
+                try mout.flushIfNeeded()
+            }
+        }
+        try vout.close()
+        try mout.close()
+    }
+}
