@@ -23,7 +23,8 @@ struct W2VPipe: ParsableCommand {
         130 interrupted (Ctrl-C; nothing half-written is kept).
         """,
         version: Engine.toolVersion,
-        subcommands: [RunCommand.self, StatusCommand.self, StagesCommand.self, GCCommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, ReportCommand.self, NearestCommand.self, AnalogyCommand.self,
+                      EvaluateCommand.self, StagesCommand.self, GCCommand.self]
     )
 }
 

@@ -7,6 +7,8 @@ public enum EngineEvent {
     case reused(stage: StageInstance, record: RunRecord, sharedWith: String?)
     case waitingForLock(stage: StageInstance, owner: String)
     case warning(String)
+    case published(stage: StageInstance, paths: [String])
+    case note(stage: StageInstance, message: String)
 }
 
 public struct StageFailure: Error, CustomStringConvertible {
@@ -132,6 +134,7 @@ public final class Engine {
             }
             for (name, out) in record.outputs { known[OutputReference(stage: stage.id, output: name)] = out.digest }
             try updateRef(experiment: experiment.name, stage: stage, record: record)
+            try publish(stage, record: record, experiment: experiment)
             results.append((stage, outcome))
         }
         return results
@@ -178,6 +181,7 @@ public final class Engine {
         let context = StageContext(stageID: stage.id, experimentName: experiment.name, stageType: stage.type,
                                    parameters: stage.parameters, files: stage.files, inputDigests: identity.inputs,
                                    store: store, progress: progress, warn: { self.events(.warning("stage `\(stage.id)`: \($0)")) })
+        context.noteSink = { self.events(.note(stage: stage, message: $0)) }
         let started = Date()
         let outcome: StageOutcome
         do {
@@ -206,6 +210,22 @@ public final class Engine {
         try store.save(record)
         events(.finished(stage: stage, record: record))
         return .ran(record)
+    }
+
+    /// Lets a stage copy its outputs out of the store (export); cheap when already in place.
+    func publish(_ stage: StageInstance, record: RunRecord, experiment: Experiment) throws {
+        guard stage.type.publishes else { return }
+        var readers: [String: ArtifactReader] = [:]
+        for spec in stage.type.outputs {
+            guard let out = record.outputs[spec.name] else { continue }
+            readers[spec.name] = try store.open(out.digest, kind: spec.kind, maxVersion: .max)
+        }
+        do {
+            let paths = try stage.type.publish(outputs: readers, parameters: stage.parameters, experimentFile: experiment.file)
+            if !paths.isEmpty { events(.published(stage: stage, paths: paths)) }
+        } catch {
+            throw StageFailure(stage: stage.id, type: stage.type.typeName, underlying: error)
+        }
     }
 
     func updateRef(experiment: String, stage: StageInstance, record: RunRecord) throws {

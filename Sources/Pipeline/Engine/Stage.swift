@@ -103,6 +103,17 @@ public protocol Stage {
     /// The message when a `.inputFile` parameter names a file that does not exist
     /// (a default is provided; stages may say where to get the file).
     static func explainMissingFile(parameter: String, url: URL, parameters: ResolvedParameters) -> String
+
+    /// Called after the stage ran or was reused, to place copies of its outputs outside the
+    /// store (e.g. exported vector files). Returns the paths it wrote. Default: nothing.
+    static func publish(outputs: [String: ArtifactReader], parameters: ResolvedParameters, experimentFile: URL) throws -> [String]
+    /// Whether `publish` does anything (so the engine skips opening outputs otherwise).
+    static var publishes: Bool { get }
+}
+
+extension Stage {
+    public static var publishes: Bool { false }
+    public static func publish(outputs: [String: ArtifactReader], parameters: ResolvedParameters, experimentFile: URL) throws -> [String] { [] }
 }
 
 /// The set of stage types an engine knows, by name.

@@ -56,6 +56,10 @@ public final class StageContext: @unchecked Sendable {
 
     public func warn(_ message: String) { warningsSink(message) }
 
+    /// An informational line shown while the stage runs (e.g. the memory a stage will need).
+    public func note(_ message: String) { noteSink(message) }
+    var noteSink: (String) -> Void = { _ in }
+
     /// Cores on this machine (for stages that default their thread count to it).
     public var availableCores: Int { ProcessInfo.processInfo.activeProcessorCount }
 

@@ -251,6 +251,8 @@ public enum ExperimentLoader {
 
     /// nil when the value fits the type, else the message.
     static func check(_ value: JSONValue, against type: ParameterType) -> String? {
+        // Explicit null means "not set" for optional parameters.
+        if value == .null { return nil }
         switch (type, value) {
         case (.integer(let range), .integer(let i)):
             return range.contains(i) ? nil : "expected \(type.expectation), got \(i)"
@@ -266,9 +268,6 @@ public enum ExperimentLoader {
             return options.contains(s) ? nil : "expected \(type.expectation), got \"\(s)\"" + Suggestions.didYouMean(s, in: options)
         case (.stringList, .array(let items)):
             return items.allSatisfy({ $0.stringValue != nil }) ? nil : "expected \(type.expectation)"
-        case (_, .null):
-            // Explicit null means "not set" for optional parameters.
-            return nil
         default:
             return "expected \(type.expectation), got \(value.typeDescription) \(value.displayText)"
         }

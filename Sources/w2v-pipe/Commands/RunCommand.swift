@@ -93,6 +93,10 @@ enum Output {
             Swift.print("  \(pad(stage.id)) \(pad(stage.type.typeName, 12)) waiting: \(owner) is computing it")
         case .warning(let message):
             CLIExit.printError("warning: \(message)")
+        case .note(let stage, let message):
+            Swift.print("  \(pad(stage.id)) \(pad(stage.type.typeName, 12)) \(message)")
+        case .published(let stage, let paths):
+            Swift.print("  \(pad(stage.id)) \(pad(stage.type.typeName, 12)) wrote \(paths.joined(separator: ", "))")
         }
         fflush(stdout)
     }

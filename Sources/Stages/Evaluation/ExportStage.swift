@@ -1,0 +1,117 @@
+import Foundation
+import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// export: embeddings → word2vec binary or text (as word2vec.c writes them, loadable by
+/// gensim's `KeyedVectors.load_word2vec_format`), or TSV for the TensorFlow Embedding Projector.
+/// The files are kept in the store as an `export` artifact and copied to `path`.
+public enum ExportStage: Stage {
+    public static let typeName = "export"
+    public static let summary = "Write the vectors as word2vec binary/text (gensim, fastText-era tools) or Embedding Projector TSV"
+    public static let implementationVersion = 1
+    public static let formats = ["word2vec-binary", "word2vec-text", "tsv"]
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("format", .choice(formats), default: .string("word2vec-binary"), help: "word2vec-binary, word2vec-text, or tsv (vectors.tsv + metadata.tsv)"),
+        ParameterSpec("path", .string, identity: .ignored, help: "destination, relative to the experiment file: a file for word2vec formats, a directory for tsv"),
+        ParameterSpec("normalize", .bool, default: .bool(false), help: "write unit-length vectors"),
+        ParameterSpec("limit", .integer(1...Int64.max), default: .null, help: "only the N most frequent words (null: all)"),
+    ]
+    public static let inputs = [InputSpec("embeddings", kind: ArtifactKind.embeddings)]
+    public static let outputs = [OutputSpec("files", kind: ArtifactKind.export)]
+    public static let exportFormatVersion: UInt16 = 1
+    public static let publishes = true
+
+    public static func run(_ context: StageContext) throws -> StageOutcome {
+        let table = try EmbeddingTable(try context.input("embeddings", maxVersion: EmbeddingTable.formatVersion))
+        let vectors = try table.wordVectors()
+        let format = context.parameters.string("format")
+        let normalize = context.parameters.bool("normalize")
+        let limit = context.parameters.optionalInt("limit")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("w2v-export-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var files: [(String, URL)] = []
+        switch format {
+        case "tsv":
+            let v = scratch.appendingPathComponent("vectors.tsv"), m = scratch.appendingPathComponent("metadata.tsv")
+            try ProjectorTSV.write(vectors, vectorsPath: v.path, metadataPath: m.path, normalize: normalize, limit: limit)
+            files = [("vectors.tsv", v), ("metadata.tsv", m)]
+        default:
+            let binary = format == "word2vec-binary"
+            let f = scratch.appendingPathComponent(binary ? "vectors.bin" : "vectors.txt")
+            try Word2VecFormat.write(vectors, to: f.path, binary: binary, normalize: normalize, limit: limit)
+            files = [(f.lastPathComponent, f)]
+        }
+        let out = try context.output("files", formatVersion: exportFormatVersion)
+        try out.write(UInt64(files.count))
+        var total = 0
+        for (name, url) in files {
+            let data = try Data(contentsOf: url, options: .alwaysMapped)
+            try out.write(strings: [name])
+            try out.write(UInt64(data.count))
+            try data.withUnsafeBytes { try out.write($0) }
+            try out.align()
+            total += data.count
+        }
+        let rows = min(vectors.count, limit ?? .max)
+        return StageOutcome(summary: "\(format): \(Format.grouped(rows)) words × \(vectors.dimension), \(Format.bytes(total))\(normalize ? ", unit length" : "")",
+                            metrics: ["bytes": .integer(Int64(total)), "rows": .integer(Int64(rows))])
+    }
+
+    /// The files inside an export artifact.
+    public static func files(_ reader: ArtifactReader) throws -> [(name: String, bytes: UnsafeRawBufferPointer)] {
+        var c = reader.cursor()
+        let n = Int(try c.read(UInt64.self, "file count"))
+        var out: [(String, UnsafeRawBufferPointer)] = []
+        for _ in 0..<n {
+            let name = try c.readStrings("file name")
+            let length = Int(try c.read(UInt64.self, "file length"))
+            out.append((name[0], try c.readBytes(count: length, "file bytes")))
+            c.align()
+        }
+        return out
+    }
+
+    public static func publish(outputs: [String: ArtifactReader], parameters: ResolvedParameters, experimentFile: URL) throws -> [String] {
+        guard let reader = outputs["files"] else { return [] }
+        let files = try files(reader)
+        let dest = URL(fileURLWithPath: parameters.string("path"), relativeTo: experimentFile.deletingLastPathComponent()).standardizedFileURL
+        var written: [String] = []
+        for (name, bytes) in files {
+            let target = files.count == 1 && parameters.string("format") != "tsv" ? dest : dest.appendingPathComponent(name)
+            // Already there with the same bytes: nothing to do.
+            if let existing = try? Data(contentsOf: target, options: .alwaysMapped), existing.count == bytes.count,
+               existing.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
+                continue
+            }
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try atomicCopy(bytes, to: target.path)
+            written.append(target.relativePathForDisplay)
+        }
+        return written
+    }
+
+    static func atomicCopy(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreError.io(operation: "create", path: tmp, errno: errno) }
+        var off = 0
+        while off < bytes.count {
+            let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n <= 0 {
+                if errno == EINTR { continue }
+                let code = errno; close(fd); unlink(tmp)
+                throw StoreError.io(operation: "write", path: tmp, errno: code)
+            }
+            off += n
+        }
+        fsync(fd)
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            let code = errno; unlink(tmp)
+            throw StoreError.io(operation: "rename into", path: path, errno: code)
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A dense `rows × dimension` matrix of `Float`, row-major, in one 64-byte aligned raw buffer.
+///
+/// ## Hogwild and `@unchecked Sendable`
+/// Training follows word2vec.c's Hogwild scheme (Recht et al. 2011): all worker threads read and
+/// write the shared embedding tables **without any synchronisation**. Two threads may update the
+/// same row at the same time and one update may partly overwrite another. This is a deliberate,
+/// accepted data race: updates are sparse, lost updates are rare and harmless for SGD convergence,
+/// and locking would cost far more than it saves. The matrix is therefore marked
+/// `@unchecked Sendable`; this is the only place where training shares memory without a lock.
+/// Outside of a training run, use the matrix from one thread at a time.
+public final class EmbeddingMatrix: @unchecked Sendable {
+    public let rows: Int
+    public let dimension: Int
+    /// Start of the `rows × dimension` floats. Valid for the lifetime of the matrix.
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public var count: Int { rows * dimension }
+
+    /// A zero-filled matrix.
+    public init(rows: Int, dimension: Int) {
+        precondition(rows >= 0 && dimension >= 1, "EmbeddingMatrix: invalid shape \(rows)×\(dimension)")
+        self.rows = rows
+        self.dimension = dimension
+        let n = max(1, rows * dimension)
+        let bytes = n * MemoryLayout<Float>.stride
+        var raw: UnsafeMutableRawPointer?
+        #if os(Linux)
+        // Large tables: 2 MiB aligned and advised for transparent huge pages. Training touches rows
+        // at random, and with 4 KiB pages most of those accesses also miss the TLB.
+        if bytes >= EmbeddingMatrix.hugePageThreshold {
+            let huge = 2 << 20
+            let rounded = (bytes + huge - 1) / huge * huge
+            var p: UnsafeMutableRawPointer?
+            if posix_memalign(&p, huge, rounded) == 0, let p {
+                _ = madvise(p, rounded, 14 /* MADV_HUGEPAGE */)
+                raw = p
+            }
+        }
+        #endif
+        if raw == nil {
+            var p: UnsafeMutableRawPointer?
+            if posix_memalign(&p, 64, bytes) != 0 || p == nil { fatalError("EmbeddingMatrix: out of memory (\(bytes) bytes)") }
+            raw = p
+        }
+        pointer = raw!.bindMemory(to: Float.self, capacity: n)
+        pointer.initialize(repeating: 0, count: n)
+    }
+
+    /// Tables of at least this many bytes are allocated for transparent huge pages (Linux).
+    public static let hugePageThreshold = 4 << 20
+
+    /// A copy of `rows × dimension` floats starting at `source` (e.g. to resume training).
+    public convenience init(rows: Int, dimension: Int, copying source: UnsafePointer<Float>) {
+        self.init(rows: rows, dimension: dimension)
+        pointer.update(from: source, count: rows * dimension)
+    }
+
+    /// A copy of `values`, which must hold exactly `rows × dimension` floats.
+    public convenience init(rows: Int, dimension: Int, values: [Float]) {
+        precondition(values.count == rows * dimension, "EmbeddingMatrix: \(values.count) values for \(rows)×\(dimension)")
+        self.init(rows: rows, dimension: dimension)
+        values.withUnsafeBufferPointer { buf in
+            if let base = buf.baseAddress { pointer.update(from: base, count: buf.count) }
+        }
+    }
+
+    deinit {
+        free(UnsafeMutableRawPointer(pointer))
+    }
+
+    /// Pointer to the first float of row `i`.
+    @inline(__always)
+    public func row(_ i: Int) -> UnsafeMutablePointer<Float> {
+        pointer + i * dimension
+    }
+
+    /// Dot product of row `i` with `dimension` floats at `x`.
+    @inline(__always)
+    public func dot(row i: Int, with x: UnsafePointer<Float>) -> Float {
+        VectorMath.dot(UnsafePointer(row(i)), x, dimension)
+    }
+
+    /// Dot product of rows `i` and `j`.
+    @inline(__always)
+    public func dot(row i: Int, row j: Int) -> Float {
+        VectorMath.dot(UnsafePointer(row(i)), UnsafePointer(row(j)), dimension)
+    }
+
+    /// row(i) += a · x
+    @inline(__always)
+    public func axpy(_ a: Float, _ x: UnsafePointer<Float>, intoRow i: Int) {
+        VectorMath.axpy(a, x, row(i), dimension)
+    }
+
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: pointer, count: count))
+    }
+
+    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(start: pointer, count: count))
+    }
+
+    /// A copy of all values, row-major.
+    public func toArray() -> [Float] {
+        Array(UnsafeBufferPointer(start: pointer, count: count))
+    }
+
+    /// A copy of row `i`.
+    public func rowArray(_ i: Int) -> [Float] {
+        Array(UnsafeBufferPointer(start: row(i), count: dimension))
+    }
+
+    /// True when no value is NaN or infinite.
+    public func allFinite() -> Bool {
+        let n = count
+        var i = 0
+        // A sum of |x| * 0 is NaN iff some x is NaN or infinite.
+        var acc = SIMD16<Float>()
+        while i + 16 <= n {
+            let v = UnsafeRawPointer(pointer + i).loadUnaligned(as: SIMD16<Float>.self)
+            acc += v * 0
+            i += 16
+        }
+        var s = acc.sum()
+        while i < n { s += pointer[i] * 0; i += 1 }
+        return s == 0
+    }
+}
+
+/// Pointer-level SIMD kernels shared by the training loops.
+public enum VectorMath {
+    /// Σ a[i]·b[i] over n floats.
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i + 32 <= n {
+            acc0 += ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            acc1 += ra.loadUnaligned(fromByteOffset: (i &+ 16) &* 4, as: SIMD16<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: (i &+ 16) &* 4, as: SIMD16<Float>.self)
+            i &+= 32
+        }
+        if i + 16 <= n {
+            acc0 += ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            i &+= 16
+        }
+        var acc4 = SIMD4<Float>()
+        while i + 4 <= n {
+            acc4 += ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
+            i &+= 4
+        }
+        var s = (acc0 + acc1).sum() + acc4.sum()
+        while i < n { s += a[i] * b[i]; i &+= 1 }
+        return s
+    }
+
+    /// y += a · x over n floats.
+    @inline(__always)
+    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+        let a16 = SIMD16<Float>(repeating: a)
+        var i = 0
+        while i + 16 <= n {
+            let v = ry.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+                + a16 * rx.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            ry.storeBytes(of: v, toByteOffset: i &* 4, as: SIMD16<Float>.self)
+            i &+= 16
+        }
+        let a4 = SIMD4<Float>(repeating: a)
+        while i + 4 <= n {
+            let v = ry.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
+                + a4 * rx.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
+            ry.storeBytes(of: v, toByteOffset: i &* 4, as: SIMD4<Float>.self)
+            i &+= 4
+        }
+        while i < n { y[i] += a * x[i]; i &+= 1 }
+    }
+
+    /// Fused output-row update used by negative sampling:
+    /// acc += g · out;  out += g · h   (both read the old `out`).
+    @inline(__always)
+    public static func accumulateAndUpdate(_ g: Float, out: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>,
+                                           acc: UnsafeMutablePointer<Float>, _ n: Int) {
+        let ro = UnsafeMutableRawPointer(out), rh = UnsafeRawPointer(h), ra = UnsafeMutableRawPointer(acc)
+        let g16 = SIMD16<Float>(repeating: g)
+        var i = 0
+        while i + 16 <= n {
+            let o = ro.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            let hv = rh.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            let av = ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            ra.storeBytes(of: av + g16 * o, toByteOffset: i &* 4, as: SIMD16<Float>.self)
+            ro.storeBytes(of: o + g16 * hv, toByteOffset: i &* 4, as: SIMD16<Float>.self)
+            i &+= 16
+        }
+        let g4 = SIMD4<Float>(repeating: g)
+        while i + 4 <= n {
+            let o = ro.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
+            let hv = rh.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
+            let av = ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
+            ra.storeBytes(of: av + g4 * o, toByteOffset: i &* 4, as: SIMD4<Float>.self)
+            ro.storeBytes(of: o + g4 * hv, toByteOffset: i &* 4, as: SIMD4<Float>.self)
+            i &+= 4
+        }
+        while i < n {
+            let o = out[i]
+            acc[i] += g * o
+            out[i] = o + g * h[i]
+            i &+= 1
+        }
+    }
+}

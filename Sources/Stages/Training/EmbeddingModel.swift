@@ -1,0 +1,59 @@
+import Foundation
+
+/// The two tables of a word2vec model: input vectors (word2vec.c's syn0, the embeddings) and output
+/// vectors (syn1neg).
+public final class EmbeddingModel {
+    public let inputVectors: EmbeddingMatrix
+    public let outputVectors: EmbeddingMatrix
+    public var vocabularySize: Int { inputVectors.rows }
+    public var dimension: Int { inputVectors.dimension }
+    public var epochsTrained: Int
+
+    /// Wraps existing tables (e.g. to resume training). Shapes must match.
+    public init(inputVectors: EmbeddingMatrix, outputVectors: EmbeddingMatrix, epochsTrained: Int = 0) {
+        precondition(inputVectors.rows == outputVectors.rows && inputVectors.dimension == outputVectors.dimension,
+                     "EmbeddingModel: input and output tables differ in shape")
+        self.inputVectors = inputVectors
+        self.outputVectors = outputVectors
+        self.epochsTrained = epochsTrained
+    }
+
+    /// word2vec.c initialisation: input vectors uniform in ±0.5/dimension ((rand − 0.5)/dimension,
+    /// drawn from the LCG seeded by `seed`), output vectors zero.
+    public convenience init(vocabularySize: Int, dimension: Int, seed: UInt64) {
+        let input = EmbeddingMatrix(rows: vocabularySize, dimension: dimension)
+        var rng = Word2VecRandom(seed: seed, worker: -1)
+        let scale = 1 / Float(dimension)
+        let p = input.pointer
+        for i in 0..<(vocabularySize * dimension) {
+            p[i] = (rng.unitFloat() - 0.5) * scale
+        }
+        self.init(inputVectors: input, outputVectors: EmbeddingMatrix(rows: vocabularySize, dimension: dimension))
+    }
+}
+
+/// The token stream and vocabulary statistics a `Trainer` learns from.
+///
+/// The buffers are borrowed, not copied: they must stay valid and unchanged while a `Trainer`
+/// built from this corpus is in use.
+public struct TrainingCorpus {
+    /// Token ids into the tokenizer's word table, in corpus order.
+    public var tokens: UnsafeBufferPointer<UInt32>
+    /// `remap[tokenId]` = vocabulary id, or `UInt32.max` for a word not in the vocabulary (dropped
+    /// before windowing, as word2vec.c does).
+    public var remap: UnsafeBufferPointer<UInt32>
+    /// Occurrence count per vocabulary id (sorted descending by convention).
+    public var counts: [UInt64]
+    /// Probability of keeping one occurrence of each vocabulary id (subsampling; 1 = always keep).
+    public var keepProbability: [Float]
+
+    public var vocabularySize: Int { counts.count }
+
+    public init(tokens: UnsafeBufferPointer<UInt32>, remap: UnsafeBufferPointer<UInt32>,
+                counts: [UInt64], keepProbability: [Float]) {
+        self.tokens = tokens
+        self.remap = remap
+        self.counts = counts
+        self.keepProbability = keepProbability
+    }
+}

@@ -1,0 +1,346 @@
+import Foundation
+import Dispatch
+
+/// Trains an `EmbeddingModel` with SGNS or CBOW, Hogwild-parallel like word2vec.c.
+///
+/// Each epoch, worker `w` of `threads` walks its own contiguous slice of the token stream. Tokens
+/// are remapped to vocabulary ids (OOV dropped), subsampled per occurrence, and grouped into
+/// sentences of at most 1000 kept words (as word2vec.c); windows never cross a sentence boundary.
+/// The learning rate decays linearly over the whole run from `learningRate` to
+/// `learningRate × minLearningRateFraction`, driven by the global count of processed tokens, which
+/// workers publish every ~10k tokens.
+public struct Trainer {
+    public let configuration: TrainingConfiguration
+    public let corpus: TrainingCorpus
+    let alias: AliasTable
+    let sigmoid: SigmoidTable
+
+    /// Maximum kept words per sentence (word2vec.c's MAX_SENTENCE_LENGTH).
+    public static let maxSentenceLength = 1000
+    /// Tokens a worker processes between two publications of its counters.
+    public static let syncInterval = 10_000
+
+    public init(configuration: TrainingConfiguration, corpus: TrainingCorpus) throws {
+        try configuration.validate()
+        let v = corpus.vocabularySize
+        guard v > 0 else { throw TrainingError.invalidConfiguration("empty vocabulary") }
+        guard v < Int(Int32.max) else { throw TrainingError.invalidConfiguration("vocabulary too large (\(v))") }
+        guard corpus.keepProbability.count == v else {
+            throw TrainingError.invalidConfiguration("keepProbability has \(corpus.keepProbability.count) entries for \(v) words")
+        }
+        guard corpus.counts.contains(where: { $0 > 0 }) else {
+            throw TrainingError.invalidConfiguration("all vocabulary counts are zero")
+        }
+        var badRemap = false
+        for r in corpus.remap where r != UInt32.max && Int(r) >= v { badRemap = true; break }
+        if badRemap { throw TrainingError.invalidConfiguration("remap contains vocabulary ids ≥ \(v)") }
+        var maxToken: UInt32 = 0
+        for t in corpus.tokens { maxToken = max(maxToken, t) }
+        if !corpus.tokens.isEmpty && Int(maxToken) >= corpus.remap.count {
+            throw TrainingError.invalidConfiguration("token id \(maxToken) outside remap (\(corpus.remap.count) entries)")
+        }
+        self.configuration = configuration
+        self.corpus = corpus
+        alias = AliasTable(counts: corpus.counts, exponent: configuration.nsExponent)
+        sigmoid = SigmoidTable()
+    }
+
+    /// A freshly initialised model (word2vec.c initialisation, seeded by `configuration.seed`).
+    public static func makeModel(vocabularySize: Int, configuration: TrainingConfiguration) -> EmbeddingModel {
+        EmbeddingModel(vocabularySize: vocabularySize, dimension: configuration.dimension, seed: configuration.seed)
+    }
+
+    /// Trains `model` in place for `configuration.epochs` epochs.
+    ///
+    /// - Parameters:
+    ///   - progress: called on the calling thread only, about 5 times per second and once at the end.
+    ///   - isCancelled: polled by the workers every `syncInterval` tokens.
+    /// - Throws: `TrainingError.cancelled`, `.nonFinite(epoch:)` (checked after every epoch),
+    ///   `.invalidConfiguration` if the model's shape does not match.
+    public func train(model: EmbeddingModel,
+                      progress: (TrainingProgress) -> Void = { _ in },
+                      isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> TrainingResult {
+        let cfg = configuration
+        guard model.vocabularySize == corpus.vocabularySize, model.dimension == cfg.dimension else {
+            throw TrainingError.invalidConfiguration(
+                "model is \(model.vocabularySize)×\(model.dimension), corpus/configuration need \(corpus.vocabularySize)×\(cfg.dimension)")
+        }
+        let job = TrainingJob(configuration: cfg, corpus: corpus, alias: alias, sigmoid: sigmoid,
+                              model: model, isCancelled: isCancelled)
+        let start = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        var lastLoss = 0.0, lastPairs = 0
+
+        func report(epoch: Int) {
+            let s = job.snapshot()
+            let t = elapsed()
+            let fraction = job.totalWords > 0 ? min(1, Double(s.processed) / Double(job.totalWords)) : 1
+            let dp = s.pairs - lastPairs
+            let avg = dp > 0 ? (s.lossSum - lastLoss) / Double(dp) : (s.pairs > 0 ? s.lossSum / Double(s.pairs) : 0)
+            lastLoss = s.lossSum
+            lastPairs = s.pairs
+            let eta = fraction > 0 ? t * (1 - fraction) / fraction : 0
+            progress(TrainingProgress(fraction: fraction, epoch: epoch, wordsProcessed: s.processed,
+                                      wordsPerSecond: t > 0 ? Double(s.processed) / t : 0,
+                                      learningRate: s.alpha, averageLoss: avg,
+                                      elapsedSeconds: t, etaSeconds: eta))
+        }
+
+        for epoch in 0..<cfg.epochs {
+            job.beginEpoch()
+            let group = DispatchGroup()
+            for w in 0..<cfg.threads {
+                group.enter()
+                let thread = Thread {
+                    job.runWorker(epoch: epoch, worker: w)
+                    group.leave()
+                }
+                thread.start()
+            }
+            while group.wait(timeout: .now() + .milliseconds(200)) == .timedOut {
+                report(epoch: epoch + 1)
+            }
+            if job.wasCancelled { throw TrainingError.cancelled }
+            if job.sawNonFinite || !model.inputVectors.allFinite() {
+                throw TrainingError.nonFinite(epoch: model.epochsTrained + 1)
+            }
+            model.epochsTrained += 1
+        }
+        let seconds = elapsed()
+        report(epoch: cfg.epochs)
+        return job.result(seconds: seconds)
+    }
+}
+
+/// State shared by the workers of one `train` call.
+///
+/// `@unchecked Sendable` because it holds borrowed raw pointers to the corpus. Those pointers and
+/// all `let` tables are only read during training; every `var` is accessed under `lock` only. The
+/// embedding tables themselves are `EmbeddingMatrix` (see there for the deliberate Hogwild race).
+final class TrainingJob: @unchecked Sendable {
+    let config: TrainingConfiguration
+    let tokens: UnsafePointer<UInt32>?
+    let tokenCount: Int
+    let remap: UnsafePointer<UInt32>?
+    let keepProbability: [Float]
+    let alias: AliasTable
+    let sigmoid: SigmoidTable
+    let input: EmbeddingMatrix
+    let output: EmbeddingMatrix
+    let isCancelled: @Sendable () -> Bool
+    let totalWords: Int
+    let minAlpha: Float
+    let curveStep: Int
+
+    let lock = NSLock()
+    // Guarded by `lock`.
+    private var processed = 0
+    private var alpha: Float
+    private var lossSum = 0.0
+    private var pairs = 0
+    private var kept = 0
+    private var stop = false
+    private var cancelled = false
+    private var nonFinite = false
+    private var curve: [LossPoint] = []
+    private var curveLoss = 0.0
+    private var curvePairs = 0
+    private var nextCurveAt: Int
+    private var epochLoss = 0.0
+    private var epochPairs = 0
+
+    init(configuration: TrainingConfiguration, corpus: TrainingCorpus, alias: AliasTable, sigmoid: SigmoidTable,
+         model: EmbeddingModel, isCancelled: @escaping @Sendable () -> Bool) {
+        config = configuration
+        tokens = corpus.tokens.baseAddress
+        tokenCount = corpus.tokens.count
+        remap = corpus.remap.baseAddress
+        keepProbability = corpus.keepProbability
+        self.alias = alias
+        self.sigmoid = sigmoid
+        input = model.inputVectors
+        output = model.outputVectors
+        self.isCancelled = isCancelled
+        totalWords = corpus.tokens.count * configuration.epochs
+        alpha = configuration.learningRate
+        minAlpha = configuration.learningRate * configuration.minLearningRateFraction
+        curveStep = max(1, totalWords / 100)
+        nextCurveAt = curveStep
+    }
+
+    struct Snapshot { var processed: Int; var alpha: Float; var lossSum: Double; var pairs: Int }
+
+    func snapshot() -> Snapshot {
+        lock.lock(); defer { lock.unlock() }
+        return Snapshot(processed: processed, alpha: alpha, lossSum: lossSum, pairs: pairs)
+    }
+
+    var wasCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+    var sawNonFinite: Bool { lock.lock(); defer { lock.unlock() }; return nonFinite }
+
+    func beginEpoch() {
+        lock.lock(); defer { lock.unlock() }
+        epochLoss = 0
+        epochPairs = 0
+    }
+
+    func result(seconds: Double) -> TrainingResult {
+        lock.lock(); defer { lock.unlock() }
+        if curvePairs > 0 {
+            curve.append(LossPoint(fraction: min(1, Double(processed) / Double(max(1, totalWords))),
+                                   loss: curveLoss / Double(curvePairs)))
+            curveLoss = 0; curvePairs = 0
+        }
+        return TrainingResult(seconds: seconds,
+                              wordsPerSecond: seconds > 0 ? Double(totalWords) / seconds : 0,
+                              finalLoss: epochPairs > 0 ? epochLoss / Double(epochPairs) : 0,
+                              lossCurve: curve, pairsTrained: pairs, tokensKept: kept)
+    }
+
+    /// Publishes a worker's counters; returns the new learning rate and whether to stop.
+    func sync(words: Int, loss: Double, pairs newPairs: Int, kept newKept: Int, cancelled workerSawCancel: Bool) -> (Float, Bool) {
+        lock.lock(); defer { lock.unlock() }
+        processed += words
+        lossSum += loss
+        pairs += newPairs
+        kept += newKept
+        epochLoss += loss
+        epochPairs += newPairs
+        curveLoss += loss
+        curvePairs += newPairs
+        if !loss.isFinite { nonFinite = true; stop = true }
+        if workerSawCancel { cancelled = true; stop = true }
+        if processed >= nextCurveAt {
+            if curvePairs > 0 {
+                curve.append(LossPoint(fraction: min(1, Double(processed) / Double(totalWords)),
+                                       loss: curveLoss / Double(curvePairs)))
+            }
+            curveLoss = 0; curvePairs = 0
+            nextCurveAt = (processed / curveStep + 1) * curveStep
+        }
+        let a = config.learningRate * Float(1 - Double(processed) / Double(totalWords + 1))
+        alpha = max(a, minAlpha)
+        return (alpha, stop)
+    }
+
+    func runWorker(epoch: Int, worker: Int) {
+        let cfg = config
+        let threads = cfg.threads
+        let begin = tokenCount * worker / threads
+        let end = tokenCount * (worker + 1) / threads
+        let dim = cfg.dimension
+        let window = cfg.windowSize
+        let negatives = cfg.negativeSamples
+        let isCBOW = cfg.model == .cbow
+        let batched = cfg.batchedNegatives && !isCBOW
+        let mean = cfg.cbowMean
+        let maxLen = Trainer.maxSentenceLength
+        // Publish at least ~200 times per slice so small corpora still get a fine loss curve.
+        let syncEvery = max(100, min(Trainer.syncInterval, (end - begin) / 200))
+        var rng = Word2VecRandom(seed: cfg.seed &+ UInt64(epoch) &* 0xD1B5_4A32_D192_ED03, worker: worker)
+
+        let sentence = UnsafeMutablePointer<Int32>.allocate(capacity: maxLen)
+        let targets = UnsafeMutablePointer<Int32>.allocate(capacity: negatives + 1)
+        let contexts = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * window)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * dim)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: 2 * window * (negatives + 1))
+        let inGrad = UnsafeMutablePointer<Float>.allocate(capacity: 2 * window * dim)
+        defer {
+            sentence.deallocate(); targets.deallocate(); contexts.deallocate()
+            scratch.deallocate(); scores.deallocate(); inGrad.deallocate()
+        }
+        guard let tokens = tokens, let remap = remap, begin < end else {
+            _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
+            return
+        }
+        let inPtr = input.pointer
+        let outPtr = output.pointer
+        var alpha = snapshot().alpha
+
+        keepProbability.withUnsafeBufferPointer { keepBuf in
+            alias.withSampler { sampler in
+                sigmoid.withView { sig in
+                    let keep = keepBuf.baseAddress!
+                    /// Fills targets[1...] with K draws from the noise distribution, skipping (not
+                    /// redrawing) any equal to the positive target, as word2vec.c; returns the count.
+                    @inline(__always)
+                    func takeNegatives(_ centre: Int32) -> Int {
+                        var n = 1
+                        for _ in 0..<negatives {
+                            let neg = Int32(truncatingIfNeeded: sampler.sample(&rng))
+                            if neg != centre { targets[n] = neg; n &+= 1 }
+                        }
+                        return n
+                    }
+                    var pos = begin
+                    var localWords = 0, localPairs = 0, localKept = 0
+                    var localLoss = 0.0
+                    while pos < end {
+                        // Build one sentence of kept words.
+                        var len = 0
+                        while pos < end && len < maxLen {
+                            let v = remap[Int(tokens[pos])]
+                            pos &+= 1
+                            localWords &+= 1
+                            if v == UInt32.max { continue }
+                            let kp = keep[Int(v)]
+                            if kp < 1 && !(rng.unitFloat() < kp) { continue }
+                            sentence[len] = Int32(bitPattern: v)
+                            len &+= 1
+                        }
+                        localKept &+= len
+                        var sentenceLoss: Float = 0
+                        for i in 0..<len {
+                            let centre = sentence[i]
+                            let b = drawWindowRadius(window, &rng)
+                            let lo = max(0, i - b), hi = min(len - 1, i + b)
+                            if isCBOW {
+                                var cw = 0
+                                for j in lo...hi where j != i { contexts[cw] = sentence[j]; cw &+= 1 }
+                                if cw == 0 { continue }
+                                targets[0] = centre
+                                let n = takeNegatives(centre)
+                                sentenceLoss += Kernels.cbow(input: inPtr, output: outPtr, dimension: dim,
+                                                             contextRows: contexts, contextCount: cw,
+                                                             targets: targets, targetCount: n, alpha: alpha, mean: mean,
+                                                             hidden: scratch, neu1e: scratch + dim, sigmoid: sig)
+                                localPairs &+= 1
+                            } else if batched {
+                                var cw = 0
+                                for j in lo...hi where j != i { contexts[cw] = sentence[j]; cw &+= 1 }
+                                if cw == 0 { continue }
+                                targets[0] = centre
+                                let n = takeNegatives(centre)
+                                sentenceLoss += Kernels.sgnsBatch(input: inPtr, output: outPtr, dimension: dim,
+                                                                  contextRows: contexts, contextCount: cw,
+                                                                  targets: targets, targetCount: n, alpha: alpha,
+                                                                  scores: scores, inGrad: inGrad, outGrad: scratch,
+                                                                  sigmoid: sig)
+                                localPairs &+= cw
+                            } else {
+                                targets[0] = centre
+                                for j in lo...hi where j != i {
+                                    let n = takeNegatives(centre)
+                                    sentenceLoss += Kernels.sgnsPair(input: inPtr, output: outPtr, dimension: dim,
+                                                                     inputRow: Int(sentence[j]),
+                                                                     targets: targets, targetCount: n,
+                                                                     alpha: alpha, neu1e: scratch, sigmoid: sig)
+                                    localPairs &+= 1
+                                }
+                            }
+                        }
+                        localLoss += Double(sentenceLoss)
+                        if localWords >= syncEvery || pos >= end {
+                            let cancel = isCancelled()
+                            let (a, stop) = sync(words: localWords, loss: localLoss, pairs: localPairs,
+                                                 kept: localKept, cancelled: cancel)
+                            alpha = a
+                            localWords = 0; localPairs = 0; localKept = 0; localLoss = 0
+                            if stop { return }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+
+/// Which word2vec architecture to train.
+public enum ModelKind: String, Codable, Sendable, CaseIterable {
+    /// Skip-gram with negative sampling.
+    case sgns
+    /// Continuous bag of words with negative sampling.
+    case cbow
+}
+
+/// Hyper-parameters of one training run (Mikolov et al. 2013, as word2vec.c does it).
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    public var model: ModelKind
+    /// Embedding dimension.
+    public var dimension: Int
+    /// Maximum window radius; the effective radius is drawn uniformly in 1...windowSize per centre word.
+    public var windowSize: Int
+    /// Number of negative samples per positive target (K).
+    public var negativeSamples: Int
+    /// Exponent applied to counts for the negative-sampling distribution.
+    public var nsExponent: Double
+    public var epochs: Int
+    /// Starting learning rate (alpha).
+    public var learningRate: Float
+    /// The learning rate decays linearly to `learningRate * minLearningRateFraction`.
+    public var minLearningRateFraction: Float
+    public var threads: Int
+    public var seed: UInt64
+    /// CBOW only: true = hidden layer is the mean of the context vectors, false = their sum.
+    public var cbowMean: Bool
+    /// SGNS only: share one set of negatives across a centre word's window (HogBatch, Ji et al. 2016).
+    public var batchedNegatives: Bool
+
+    public init(model: ModelKind = .sgns,
+                dimension: Int = 100,
+                windowSize: Int = 5,
+                negativeSamples: Int = 5,
+                nsExponent: Double = 0.75,
+                epochs: Int = 1,
+                learningRate: Float? = nil,
+                minLearningRateFraction: Float = 1e-4,
+                threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount),
+                seed: UInt64 = 1,
+                cbowMean: Bool = true,
+                batchedNegatives: Bool = false) {
+        self.model = model
+        self.dimension = dimension
+        self.windowSize = windowSize
+        self.negativeSamples = negativeSamples
+        self.nsExponent = nsExponent
+        self.epochs = epochs
+        self.learningRate = learningRate ?? TrainingConfiguration.defaultLearningRate(for: model)
+        self.minLearningRateFraction = minLearningRateFraction
+        self.threads = threads
+        self.seed = seed
+        self.cbowMean = cbowMean
+        self.batchedNegatives = batchedNegatives
+    }
+
+    /// word2vec.c defaults: 0.025 for skip-gram, 0.05 for CBOW.
+    public static func defaultLearningRate(for model: ModelKind) -> Float {
+        switch model {
+        case .sgns: return 0.025
+        case .cbow: return 0.05
+        }
+    }
+
+    /// Throws `TrainingError.invalidConfiguration` describing the first invalid field.
+    public func validate() throws {
+        func fail(_ s: String) throws -> Never { throw TrainingError.invalidConfiguration(s) }
+        if dimension < 1 { try fail("dimension must be ≥ 1 (got \(dimension))") }
+        if windowSize < 1 { try fail("windowSize must be ≥ 1 (got \(windowSize))") }
+        if negativeSamples < 1 { try fail("negativeSamples must be ≥ 1 (got \(negativeSamples))") }
+        if negativeSamples > 1000 { try fail("negativeSamples must be ≤ 1000 (got \(negativeSamples))") }
+        if !nsExponent.isFinite { try fail("nsExponent must be finite") }
+        if epochs < 1 { try fail("epochs must be ≥ 1 (got \(epochs))") }
+        if !(learningRate > 0) || !learningRate.isFinite { try fail("learningRate must be > 0 (got \(learningRate))") }
+        if !(minLearningRateFraction >= 0 && minLearningRateFraction <= 1) {
+            try fail("minLearningRateFraction must be in 0...1 (got \(minLearningRateFraction))")
+        }
+        if threads < 1 { try fail("threads must be ≥ 1 (got \(threads))") }
+    }
+}
+
+/// Errors thrown by `Trainer`.
+public enum TrainingError: Error, CustomStringConvertible {
+    case nonFinite(epoch: Int)
+    case cancelled
+    case invalidConfiguration(String)
+
+    public var description: String {
+        switch self {
+        case .nonFinite(let epoch):
+            return "training diverged: non-finite values in the embeddings after epoch \(epoch); try a lower learning rate"
+        case .cancelled:
+            return "training was cancelled"
+        case .invalidConfiguration(let why):
+            return "invalid training configuration: \(why)"
+        }
+    }
+}
+
+/// A snapshot reported to the progress callback.
+public struct TrainingProgress: Sendable {
+    /// Fraction of the whole run (all epochs) done, 0...1.
+    public var fraction: Double
+    /// 1-based epoch currently being trained.
+    public var epoch: Int
+    /// Corpus tokens processed so far over all epochs, including OOV and subsampled ones.
+    public var wordsProcessed: Int
+    public var wordsPerSecond: Double
+    public var learningRate: Float
+    /// Average loss per positive pair since the previous report.
+    public var averageLoss: Double
+    public var elapsedSeconds: Double
+    public var etaSeconds: Double
+
+    public init(fraction: Double, epoch: Int, wordsProcessed: Int, wordsPerSecond: Double,
+                learningRate: Float, averageLoss: Double, elapsedSeconds: Double, etaSeconds: Double) {
+        self.fraction = fraction
+        self.epoch = epoch
+        self.wordsProcessed = wordsProcessed
+        self.wordsPerSecond = wordsPerSecond
+        self.learningRate = learningRate
+        self.averageLoss = averageLoss
+        self.elapsedSeconds = elapsedSeconds
+        self.etaSeconds = etaSeconds
+    }
+}
+
+/// One point of the loss curve: average loss per positive pair over the preceding ~1% of the run.
+public struct LossPoint: Codable, Sendable, Equatable {
+    public var fraction: Double
+    public var loss: Double
+    public init(fraction: Double, loss: Double) {
+        self.fraction = fraction
+        self.loss = loss
+    }
+}
+
+/// Summary of a finished run.
+public struct TrainingResult: Codable, Sendable {
+    public var seconds: Double
+    /// Corpus tokens × epochs / training seconds.
+    public var wordsPerSecond: Double
+    /// Average loss per positive pair over the last epoch.
+    public var finalLoss: Double
+    public var lossCurve: [LossPoint]
+    /// Positive (centre, context) pairs trained, over all epochs (for CBOW: one per centre word).
+    public var pairsTrained: Int
+    /// Tokens kept after OOV removal and subsampling, over all epochs.
+    public var tokensKept: Int
+
+    public init(seconds: Double, wordsPerSecond: Double, finalLoss: Double, lossCurve: [LossPoint],
+                pairsTrained: Int, tokensKept: Int) {
+        self.seconds = seconds
+        self.wordsPerSecond = wordsPerSecond
+        self.finalLoss = finalLoss
+        self.lossCurve = lossCurve
+        self.pairsTrained = pairsTrained
+        self.tokensKept = tokensKept
+    }
+}
