@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "CLibzip"]),
         // End-to-end: runs the real binary (built first through this dependency).
-        .testTarget(name: "CLITests", dependencies: ["Pipeline", "w2v-pipe"]),
+        .testTarget(name: "CLITests", dependencies: ["Pipeline", "w2v-pipe"], exclude: ["data-only.json"]),
     ],
     swiftLanguageModes: [.v5]
 )

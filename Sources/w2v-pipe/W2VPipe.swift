@@ -9,18 +9,16 @@ struct W2VPipe: ParsableCommand {
         commandName: "w2v-pipe",
         abstract: "Reproducible word2vec experiments: train, evaluate and compare embeddings without redoing work that has not changed.",
         discussion: """
-        An experiment is a JSON file of stages (unzip → tokenize → build-vocab → subsample → …).
-        Each stage writes versioned, checksummed artifacts into a content-addressed store
-        (./artifacts by default); a rerun redoes only the stages whose inputs, parameters or
-        implementation changed, and `status` says why.
+        An experiment is a JSON file of stages (unzip → tokenize → build-vocab → subsample → train → evaluate → export). Each stage writes versioned, checksummed artifacts into a content-addressed store (./artifacts by default); a rerun redoes only the stages whose inputs, parameters or implementation changed, and `status` says why.
 
         Start here:
-          w2v-pipe run experiments/quickstart.json      run the sample experiment
-          w2v-pipe status experiments/quickstart.json   what is fresh, what is stale, and why
-          w2v-pipe stages                               every stage type and its parameters
+          w2v-pipe run experiments/quickstart.json
+          w2v-pipe status experiments/quickstart.json
+          w2v-pipe report experiments/quickstart.json
+          w2v-pipe nearest king -e experiments/quickstart.json
+          w2v-pipe stages          (every stage type and its parameters)
 
-        Exit codes: 0 success; 1 a stage failed; 2 invalid experiment file or arguments;
-        130 interrupted (Ctrl-C; nothing half-written is kept).
+        Exit codes: 0 success; 1 a stage failed; 2 invalid experiment file or arguments; 130 interrupted (Ctrl-C; nothing half-written is kept).
         """,
         version: Engine.toolVersion,
         subcommands: [RunCommand.self, StatusCommand.self, ReportCommand.self, NearestCommand.self, AnalogyCommand.self,

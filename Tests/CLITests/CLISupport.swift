@@ -48,11 +48,14 @@ enum CLI {
         try fm.copyItem(at: packageRoot.appendingPathComponent("experiments"), to: dir.appendingPathComponent("experiments"))
         try fm.createDirectory(at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
         try fm.copyItem(at: packageRoot.appendingPathComponent("data/en-small.zip"), to: dir.appendingPathComponent("data/en-small.zip"))
+        try fm.copyItem(at: packageRoot.appendingPathComponent("data/eval"), to: dir.appendingPathComponent("data/eval"))
+        // The quickstart's four data stages: quick in a debug build.
+        try fm.copyItem(at: packageRoot.appendingPathComponent("Tests/CLITests/data-only.json"), to: dir.appendingPathComponent("experiments/data-only.json"))
         return dir
     }
 
     /// stage id → output digests, from `status --json`.
-    static func digests(_ project: URL, _ experiment: String = "experiments/quickstart.json", store: String = "artifacts") throws -> [String: String] {
+    static func digests(_ project: URL, _ experiment: String = "experiments/data-only.json", store: String = "artifacts") throws -> [String: String] {
         let r = try run(["status", experiment, "--json", "--store", store, "--verify"], cwd: project)
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         var out: [String: String] = [:]

@@ -6,7 +6,7 @@ struct RunCommandTests {
     @Test func quickstartCountsMatchAnIndependentCount() throws {
         let project = try CLI.makeProject()
         defer { try? FileManager.default.removeItem(at: project) }
-        let r = try CLI.run(["run", "experiments/quickstart.json"], cwd: project)
+        let r = try CLI.run(["run", "experiments/data-only.json"], cwd: project)
         #expect(r.status == 0, "\(r.stderr)")
         // Independent count with Python's zipfile and str.split.
         let expected = try CLI.python("""
@@ -27,7 +27,7 @@ struct RunCommandTests {
         #expect(r.stdout.contains("covering \(grouped(expected[3])) tokens"))
         #expect(r.stdout.contains("4 stages: 4 ran"))
 
-        let again = try CLI.run(["run", "experiments/quickstart.json"], cwd: project)
+        let again = try CLI.run(["run", "experiments/data-only.json"], cwd: project)
         #expect(again.status == 0)
         #expect(again.stdout.contains("nothing to do: all 4 stages up to date"))
         #expect(!again.stdout.contains("ran in"))
@@ -36,17 +36,17 @@ struct RunCommandTests {
     @Test func statusExplainsAParameterChange() throws {
         let project = try CLI.makeProject()
         defer { try? FileManager.default.removeItem(at: project) }
-        #expect(try CLI.run(["run", "experiments/quickstart.json", "-q"], cwd: project).status == 0)
-        let path = project.appendingPathComponent("experiments/quickstart.json")
+        #expect(try CLI.run(["run", "experiments/data-only.json", "-q"], cwd: project).status == 0)
+        let path = project.appendingPathComponent("experiments/data-only.json")
         let text = try String(contentsOf: path, encoding: .utf8).replacingOccurrences(of: "\"min_count\": 5", with: "\"min_count\": 10")
         try text.write(to: path, atomically: true, encoding: .utf8)
-        let s = try CLI.run(["status", "experiments/quickstart.json"], cwd: project)
+        let s = try CLI.run(["status", "experiments/data-only.json"], cwd: project)
         #expect(s.stdout.contains("parameter `min_count` 5 → 10"))
         #expect(s.stdout.contains("corpus     unzip        fresh"))
-        let dry = try CLI.run(["run", "experiments/quickstart.json", "--dry-run"], cwd: project)
+        let dry = try CLI.run(["run", "experiments/data-only.json", "--dry-run"], cwd: project)
         #expect(dry.stdout.contains("run  : parameter `min_count` 5 → 10"))
         #expect(try CLI.digests(project)["vocab.vocab"] == nil) // dry run ran nothing
-        let r = try CLI.run(["run", "experiments/quickstart.json"], cwd: project)
+        let r = try CLI.run(["run", "experiments/data-only.json"], cwd: project)
         #expect(r.stdout.contains("2 ran, 2 reused"))
     }
 
@@ -75,17 +75,17 @@ struct RunCommandTests {
         let project = try CLI.makeProject()
         defer { try? FileManager.default.removeItem(at: project) }
         // Reference digests from an undisturbed run in its own store.
-        #expect(try CLI.run(["run", "experiments/quickstart.json", "-q", "--store", "clean"], cwd: project).status == 0)
+        #expect(try CLI.run(["run", "experiments/data-only.json", "-q", "--store", "clean"], cwd: project).status == 0)
         let reference = try CLI.digests(project, store: "clean")
         #expect(reference.count == 4)
         // Kill runs at several moments, then finish.
         for delay in [20_000, 80_000, 150_000, 250_000, 400_000] as [useconds_t] {
-            let (p, _, _) = try CLI.start(["run", "experiments/quickstart.json", "-q"], cwd: project)
+            let (p, _, _) = try CLI.start(["run", "experiments/data-only.json", "-q"], cwd: project)
             usleep(delay)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
         }
-        let r = try CLI.run(["run", "experiments/quickstart.json"], cwd: project)
+        let r = try CLI.run(["run", "experiments/data-only.json"], cwd: project)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try CLI.digests(project) == reference)
         // No temporary files left once the dead processes are cleaned up.
@@ -96,8 +96,8 @@ struct RunCommandTests {
     @Test func twoConcurrentRunsComputeEachStageOnce() throws {
         let project = try CLI.makeProject()
         defer { try? FileManager.default.removeItem(at: project) }
-        let a = try CLI.start(["run", "experiments/quickstart.json"], cwd: project)
-        let b = try CLI.start(["run", "experiments/quickstart.json"], cwd: project)
+        let a = try CLI.start(["run", "experiments/data-only.json"], cwd: project)
+        let b = try CLI.start(["run", "experiments/data-only.json"], cwd: project)
         let outA = String(decoding: a.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let outB = String(decoding: b.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         a.0.waitUntilExit(); b.0.waitUntilExit()

@@ -77,7 +77,7 @@ public enum TrainStage: Stage {
             "model": .string(config.model.rawValue), "dim": .integer(Int64(config.dimension)),
             "window": .integer(Int64(config.windowSize)), "negatives": .integer(Int64(config.negativeSamples)),
             "epochs": .integer(Int64(config.epochs)), "min_count": .integer(Int64(vocab.minCount)),
-            "t": .number(subsample.threshold), "learning_rate": .number(Double(config.learningRate)),
+            "t": .number(subsample.threshold), "learning_rate": .number(Double("\(config.learningRate)") ?? Double(config.learningRate)),
         ]
         let embOut = try context.output("embeddings", formatVersion: EmbeddingTable.formatVersion)
         try model.inputVectors.withUnsafeBufferPointer {

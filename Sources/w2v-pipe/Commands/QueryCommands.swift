@@ -40,7 +40,7 @@ struct AnalogyCommand: ParsableCommand {
         abstract: "Solve A is to B as C is to ?: the words nearest B − A + C (the three excluded).",
         discussion: """
         Examples:
-          w2v-pipe analogy man king woman -e experiments/quickstart.json    → queen, hopefully
+          w2v-pipe analogy man king woman -e experiments/quickstart.json
           w2v-pipe analogy france paris germany --method 3CosMul --vectors vectors.bin
         """
     )

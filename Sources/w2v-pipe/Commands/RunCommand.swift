@@ -8,13 +8,11 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run an experiment, redoing only the stages that are stale.",
         discussion: """
-        Prints, per stage, whether it ran or was reused, how long it took and a one-line summary.
-        Two runs sharing a store compute each stage once (the second waits for the first).
-        Ctrl-C stops cleanly: temporary files are removed and no partial artifact is kept.
+        Prints, per stage, whether it ran or was reused, how long it took and a one-line summary. Two runs sharing a store compute each stage once (the second waits for the first). Ctrl-C stops cleanly: temporary files are removed and no partial artifact is kept.
 
         Examples:
           w2v-pipe run experiments/quickstart.json
-          w2v-pipe run experiments/quickstart.json --dry-run     show the plan only
+          w2v-pipe run experiments/quickstart.json --dry-run
           w2v-pipe run experiments/baseline.json --store /data/w2v-store
         """
     )

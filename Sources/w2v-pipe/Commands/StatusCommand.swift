@@ -8,9 +8,7 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show each stage as fresh or stale, and why.",
         discussion: """
-        Reasons: never run; parameter `min_count` 5 → 10; input changed; input file changed;
-        stage implementation changed; output missing; output corrupted; waits on an upstream
-        stage (reruns only if that stage's output changes).
+        Reasons: never run; parameter `min_count` 5 → 10; input changed; input file changed; stage implementation changed; output missing; output corrupted; waits on an upstream stage (reruns only if that stage's output changes).
         """
     )
 
