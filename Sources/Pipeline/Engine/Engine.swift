@@ -32,6 +32,9 @@ public final class Engine {
     /// Re-hash every output instead of trusting verification stamps.
     public var forceVerify = false
     public var lockTimeout: TimeInterval = .infinity
+    /// Cores a stage may use when its thread count is "all cores" (a sweep running several
+    /// trials at once divides the machine between them).
+    public var coreBudget: Int?
     private let events: (EngineEvent) -> Void
 
     public static var toolVersion = "0.1.0"
@@ -181,6 +184,7 @@ public final class Engine {
         let context = StageContext(stageID: stage.id, experimentName: experiment.name, stageType: stage.type,
                                    parameters: stage.parameters, files: stage.files, inputDigests: identity.inputs,
                                    store: store, progress: progress, warn: { self.events(.warning("stage `\(stage.id)`: \($0)")) })
+        if let coreBudget { context.coreBudget = coreBudget }
         context.noteSink = { self.events(.note(stage: stage, message: $0)) }
         let started = Date()
         let outcome: StageOutcome

@@ -61,7 +61,8 @@ public final class StageContext: @unchecked Sendable {
     var noteSink: (String) -> Void = { _ in }
 
     /// Cores on this machine (for stages that default their thread count to it).
-    public var availableCores: Int { ProcessInfo.processInfo.activeProcessorCount }
+    public var availableCores: Int { max(1, coreBudget ?? ProcessInfo.processInfo.activeProcessorCount) }
+    var coreBudget: Int?
 
     func abandonAll() {
         for w in writers.values { w.abandon() }

@@ -33,6 +33,9 @@ public struct Experiment: Sendable {
     public let name: String
     public let file: URL
     public let stages: [StageInstance]
+    /// The trials of a `sweep` block (empty when the file has none). Each is a complete
+    /// experiment of its own, named `<name>@<assignments>`.
+    public internal(set) var trials: [Trial] = []
 
     public func stage(_ id: String) -> StageInstance? { stages.first { $0.id == id } }
 }
@@ -88,9 +91,6 @@ public enum ExperimentLoader {
         if let n = top["name"] {
             if case .string(let s) = n, isValidIdentifier(s) { name = s }
             else { problem("name", "expected a name of letters, digits, `-` and `_`, got \(n.displayText)") }
-        }
-        if top["sweep"] != nil {
-            problem("sweep", "sweep blocks are not supported by this version yet; declare one experiment file per variant for now")
         }
         guard let stagesValue = top["stages"] else {
             problem("stages", "missing; an experiment needs at least one stage (see README, \"The experiment file\")")
@@ -242,7 +242,11 @@ public enum ExperimentLoader {
             let d = drafts[id]!
             return StageInstance(id: id, type: d.type, parameters: ResolvedParameters(d.params), inputs: d.inputs, files: d.files)
         }
-        return Experiment(name: name, file: file, stages: stages)
+        var experiment = Experiment(name: name, file: file, stages: stages)
+        if let sweep = top["sweep"] {
+            experiment.trials = try SweepExpander.expand(sweep, base: top, experiment: experiment, file: file, registry: registry)
+        }
+        return experiment
     }
 
     static func isValidIdentifier(_ s: String) -> Bool {

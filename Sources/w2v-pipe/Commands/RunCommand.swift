@@ -32,15 +32,44 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Progress display: auto (a live line on a terminal, else a line every 10 s), lines, none.")
     var progress: ProgressChoice = .auto
 
+    @Option(name: .long, help: "Sweeps: run this many trials at once (training threads are divided between them).")
+    var jobs = 1
+
+    @Flag(name: .long, help: "Sweeps: stop starting new trials after the first failure.")
+    var failFast = false
+
+    @Option(name: .long, help: ArgumentHelp("Sweeps: run only trial N (0-based, as `--dry-run` lists them).", valueName: "N"))
+    var trial: Int?
+
     @OptionGroup var storeOptions: StoreOptions
 
     enum ProgressChoice: String, ExpressibleByArgument, CaseIterable { case auto, lines, none }
 
     func run() throws {
         do {
-            let experiment = try loadExperiment(self.experiment)
+            var experiment = try loadExperiment(self.experiment)
             let store = try storeOptions.openStore()
             let quiet = self.quiet
+            if let trial {
+                guard experiment.trials.indices.contains(trial) else {
+                    throw ValidationError(experiment.trials.isEmpty ? "--trial: \(self.experiment) has no sweep" : "--trial: \(self.experiment) has trials 0…\(experiment.trials.count - 1)")
+                }
+                experiment = experiment.trials[trial].experiment
+            }
+            if !experiment.trials.isEmpty {
+                let probe = Engine(store: store)
+                probe.forceVerify = verify
+                if dryRun { SweepCLI.dryRun(experiment, engine: probe); return }
+                Cancellation.install()
+                let verify = self.verify, progress = self.progress
+                let ok = SweepCLI.run(experiment, store: store, jobs: jobs, failFast: failFast, quiet: quiet) { engine in
+                    engine.forceVerify = verify
+                    engine.progressMode = quiet || progress == .none ? .quiet : (progress == .lines ? .lines(every: 5) : .automatic)
+                }
+                if Cancellation.isRequested { throw CancelledError() }
+                if !ok { throw ExitCode(1) }
+                return
+            }
             let engine = Engine(store: store) { event in
                 if quiet, case .warning = event {} else if quiet { return }
                 Output.print(event)
@@ -70,6 +99,8 @@ struct RunCommand: ParsableCommand {
             } else {
                 print("\(results.count) stages: \(ran) ran, \(results.count - ran) reused, in \(Format.seconds(elapsed))")
             }
+        } catch let e as ExitCode {
+            throw e
         } catch {
             throw CLIExit.fail(error)
         }

@@ -1,0 +1,213 @@
+import Foundation
+import Pipeline
+import Stages
+
+/// One row of a comparison: a trial (or a whole experiment), its settings and its figures,
+/// read from the store's refs and run records.
+struct ComparisonRow {
+    var name: String
+    var settings: [String: String]
+    var metrics: [String: Double]
+    var lossCurve: [(x: Double, y: Double)]
+    var sections: [(name: String, accuracy: Double)]
+    var complete: Bool
+}
+
+struct Metric {
+    let key: String
+    let title: String
+    let higherIsBetter: Bool
+    let percent: Bool
+}
+
+enum Comparison {
+    static let metrics = [
+        Metric(key: "analogy_total", title: "analogy", higherIsBetter: true, percent: true),
+        Metric(key: "analogy_semantic", title: "semantic", higherIsBetter: true, percent: true),
+        Metric(key: "analogy_syntactic", title: "syntactic", higherIsBetter: true, percent: true),
+        Metric(key: "analogy_coverage", title: "coverage", higherIsBetter: true, percent: true),
+        Metric(key: "wordsim_spearman", title: "WS-353 ρ", higherIsBetter: true, percent: false),
+        Metric(key: "words_per_second", title: "words/s", higherIsBetter: true, percent: false),
+        Metric(key: "train_seconds", title: "train s", higherIsBetter: false, percent: false),
+        Metric(key: "final_loss", title: "loss", higherIsBetter: false, percent: false),
+    ]
+    static let settingKeys = ["model", "dim", "window", "negatives", "ns_exponent", "epochs", "learning_rate", "min_count", "t", "batched_negatives"]
+
+    /// Rows for each experiment file: one per trial for sweeps, else one.
+    static func collect(_ experiments: [Experiment], store: ArtifactStore) -> [ComparisonRow] {
+        var rows: [ComparisonRow] = []
+        for e in experiments {
+            let units = e.trials.isEmpty ? [(e.name, e)] : e.trials.map { ($0.label.isEmpty ? $0.name : $0.label, $0.experiment) }
+            for (name, unit) in units { rows.append(row(name: name, unit, store: store)) }
+        }
+        return rows
+    }
+
+    static func row(name: String, _ e: Experiment, store: ArtifactStore) -> ComparisonRow {
+        var settings: [String: String] = [:]
+        var metrics: [String: Double] = [:]
+        var curve: [(Double, Double)] = []
+        var sections: [(String, Double)] = []
+        var complete = true
+        for stage in e.stages {
+            for key in settingKeys {
+                if let v = stage.parameters.values[key], v != .null { settings[key] = v.canonicalText.replacingOccurrences(of: "\"", with: "") }
+            }
+            guard [TrainStage.typeName, EvaluateStage.typeName].contains(stage.type.typeName) else { continue }
+            guard let ref = store.ref(experiment: e.name, stage: stage.id), let record = store.runRecord(key: ref.key) else {
+                complete = false; continue
+            }
+            for (k, v) in record.metrics { if let d = v.doubleValue { metrics[k] = d } }
+            if case .array(let points)? = record.metrics["loss_curve"] {
+                for p in points { if case .array(let xy) = p, xy.count == 2, let x = xy[0].doubleValue, let y = xy[1].doubleValue { curve.append((x, y)) } }
+            }
+            if stage.type.typeName == EvaluateStage.typeName, let out = ref.outputs["report"],
+               let reader = try? store.open(out.digest, kind: ArtifactKind.report, maxVersion: EvaluateStage.reportFormatVersion),
+               let report = try? EvaluateStage.readReport(reader), let a = report.analogy {
+                sections = a.sections.map { ($0.name, $0.score.accuracyAdd) }
+            }
+        }
+        if settings["learning_rate"] == nil, let m = settings["model"] { settings["learning_rate"] = m == "cbow" ? "0.05" : "0.025" }
+        return ComparisonRow(name: name, settings: settings, metrics: metrics, lossCurve: curve.map { (x: $0.0, y: $0.1) },
+                             sections: sections.map { (name: $0.0, accuracy: $0.1) }, complete: complete)
+    }
+
+    /// Settings that differ between rows (all of `model` when there is one row).
+    static func varyingSettings(_ rows: [ComparisonRow]) -> [String] {
+        let varying = settingKeys.filter { k in Set(rows.map { $0.settings[k] ?? "—" }).count > 1 }
+        return varying.isEmpty ? ["model"] : varying
+    }
+
+    static func format(_ m: Metric, _ v: Double?) -> String {
+        guard let v else { return "—" }
+        if m.percent { return String(format: "%.1f%%", v * 100) }
+        switch m.key {
+        case "words_per_second": return Format.compact(v)
+        case "train_seconds": return String(format: "%.1f", v)
+        default: return String(format: "%.3f", v)
+        }
+    }
+
+    static func best(_ m: Metric, _ rows: [ComparisonRow]) -> Double? {
+        let vals = rows.compactMap { $0.metrics[m.key] }
+        return m.higherIsBetter ? vals.max() : vals.min()
+    }
+
+    static func table(_ rows: [ComparisonRow], markdown: Bool) -> String {
+        let settings = varyingSettings(rows)
+        let header = ["trial"] + settings + metrics.map(\.title)
+        var cells: [[String]] = []
+        for r in rows {
+            var line = [r.name] + settings.map { r.settings[$0] ?? "—" }
+            for m in metrics {
+                var s = format(m, r.metrics[m.key])
+                if rows.count > 1, let b = best(m, rows), r.metrics[m.key] == b { s += "*" }
+                line.append(s)
+            }
+            cells.append(line)
+        }
+        if markdown {
+            var out = "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in " --- |" }.joined() + "\n"
+            for c in cells { out += "| " + c.joined(separator: " | ") + " |\n" }
+            return out + "\n\\* best in column"
+        }
+        var widths = header.map(\.count)
+        for c in cells { for (i, v) in c.enumerated() { widths[i] = max(widths[i], v.count) } }
+        func line(_ c: [String]) -> String {
+            c.enumerated().map { i, v in i <= settings.count ? v.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: widths[i] - v.count) + v }.joined(separator: "  ")
+        }
+        return ([line(header)] + cells.map(line)).joined(separator: "\n") + (rows.count > 1 ? "\n* best in column" : "")
+    }
+
+    static func csv(_ rows: [ComparisonRow]) -> String {
+        let settings = varyingSettings(rows)
+        var out = (["trial"] + settings + metrics.map(\.key)).joined(separator: ",") + "\n"
+        for r in rows {
+            out += ([csvField(r.name)] + settings.map { csvField(r.settings[$0] ?? "") } + metrics.map { r.metrics[$0.key].map { "\($0)" } ?? "" }).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    static func csvField(_ s: String) -> String { s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+
+    static func json(_ rows: [ComparisonRow]) -> JSONValue {
+        .array(rows.map { r in
+            .object(["trial": .string(r.name), "complete": .bool(r.complete),
+                     "settings": .object(r.settings.mapValues { .string($0) }),
+                     "metrics": .object(r.metrics.mapValues { .number($0) })])
+        })
+    }
+
+    /// A self-contained HTML page: the table, loss curves, metric-vs-parameter charts, and
+    /// per-section analogy accuracy by model.
+    static func html(title: String, rows: [ComparisonRow], sweptKeys: [String]) -> String {
+        var body = "<h1>\(SVGChart.escape(title))</h1>\n"
+        body += "<p>Generated by w2v-pipe \(Engine.toolVersion) on \(ISO8601DateFormatter().string(from: Date())). Figures come from the store's run records and report artifacts.</p>\n"
+        // Table
+        let settings = varyingSettings(rows)
+        body += "<table><thead><tr><th>trial</th>" + settings.map { "<th>\(SVGChart.escape($0))</th>" }.joined() + metrics.map { "<th>\(SVGChart.escape($0.title))</th>" }.joined() + "</tr></thead><tbody>\n"
+        for r in rows {
+            body += "<tr><td>\(SVGChart.escape(r.name))</td>" + settings.map { "<td>\(SVGChart.escape(r.settings[$0] ?? "—"))</td>" }.joined()
+            for m in metrics {
+                let isBest = rows.count > 1 && best(m, rows) != nil && r.metrics[m.key] == best(m, rows)
+                body += "<td class=\"num\(isBest ? " best" : "")\">\(format(m, r.metrics[m.key]))</td>"
+            }
+            body += "</tr>\n"
+        }
+        body += "</tbody></table>\n"
+        // Loss curves
+        let curves = rows.filter { !$0.lossCurve.isEmpty }.map { SVGChart.Series(name: $0.name, points: $0.lossCurve) }
+        body += "<h2>Training loss</h2>\n" + SVGChart.line(title: "Running loss per positive pair", xLabel: "fraction of training", yLabel: "loss", series: curves) + "\n"
+        // Metric vs each swept parameter
+        body += "<h2>Metrics against swept parameters</h2>\n"
+        for key in sweptKeys {
+            let param = key.split(separator: ".").last.map(String.init) ?? key
+            let values = Array(Set(rows.compactMap { $0.settings[param] })).sorted { (Double($0) ?? 0, $0) < (Double($1) ?? 0, $1) }
+            let numeric = values.allSatisfy { Double($0) != nil }
+            // One line per combination of the other varying settings.
+            let others = varyingSettings(rows).filter { $0 != param }
+            var groups: [String: [(Double, Double)]] = [:]
+            for r in rows {
+                guard let v = r.settings[param], let acc = r.metrics["analogy_total"] else { continue }
+                let g = others.map { "\($0)=\(r.settings[$0] ?? "—")" }.joined(separator: " ")
+                let x = numeric ? Double(v)! : Double(values.firstIndex(of: v)!)
+                groups[g.isEmpty ? "all" : g, default: []].append((x, acc * 100))
+            }
+            let series = groups.keys.sorted().map { SVGChart.Series(name: $0, points: groups[$0]!.sorted { $0.0 < $1.0 }.map { (x: $0.0, y: $0.1) }) }
+            body += "<div class=\"param-chart\" data-param=\"\(SVGChart.escape(key))\">" +
+                SVGChart.line(title: "Analogy accuracy vs \(param)", xLabel: param, yLabel: "analogy accuracy (%)", series: series,
+                              categoricalX: numeric ? nil : values) + "</div>\n"
+        }
+        // SGNS vs CBOW per section
+        let byModel = Dictionary(grouping: rows.filter { !$0.sections.isEmpty }, by: { $0.settings["model"] ?? "?" })
+        if byModel.count > 1 || !byModel.isEmpty {
+            let categories = byModel.values.first!.first!.sections.map(\.name)
+            let series = byModel.keys.sorted().map { model -> (name: String, values: [Double]) in
+                let rs = byModel[model]!
+                let vals = categories.map { c in
+                    let xs = rs.compactMap { r in r.sections.first { $0.name == c }?.accuracy }
+                    return xs.isEmpty ? Double.nan : xs.reduce(0, +) / Double(xs.count) * 100
+                }
+                return (name: model, values: vals)
+            }
+            body += "<h2>Analogy accuracy per section, by model</h2>\n<p>Mean over the trials of each model.</p>\n" +
+                SVGChart.bars(title: "3CosAdd accuracy per section", yLabel: "accuracy (%)", categories: categories, series: series) + "\n"
+        }
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(SVGChart.escape(title))</title>
+        <style>
+        body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em; color: #222; }
+        table { border-collapse: collapse; margin: 1em 0; font-size: 13px; }
+        th, td { border: 1px solid #ccc; padding: 4px 8px; }
+        th { background: #f3f3f3; }
+        td.num { text-align: right; font-variant-numeric: tabular-nums; }
+        td.best { font-weight: bold; background: #e8f5e9; }
+        svg.chart { display: block; margin: 1em 0; font-family: inherit; }
+        </style></head><body>
+        \(body)
+        </body></html>
+        """
+    }
+}
