@@ -60,7 +60,7 @@ CANNOT_EXPRESS = {
     "fasttext": "-minn 0 -maxn 0 -wordNgrams 1 -loss ns -t 1e-4 (same discard formula); negatives are drawn from "
                 "counts^0.5, not ^0.75 (hard-coded); default -lr 0.05 for both models; adds an end-of-line token </s>.",
     "word2vec-c": "-cbow 0/1 -size 100 -window 5 -negative 5 -hs 0 -sample 1e-4 -min-count 5 -threads N -iter E -binary 1; "
-                  "defaults -alpha 0.025 sgns / 0.05 cbow; compiled by the `word2vec` PyPI package at install (gcc -O3 -march=native); "
+                  "defaults -alpha 0.025 sgns / 0.05 cbow; compiled by the `word2vec` PyPI package at install (gcc -Ofast -march=native -funroll-loops); "
                   "1,000-word sentences.",
 }
 
@@ -458,8 +458,9 @@ def markdown(result):
     m, cfg = result["machine"], result["config"]
     lines = [f"### w2v-pipe vs peers — {m['date']}", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m.get('memory_gb', '?')} GB; SIMD: {', '.join(m['simd']) or 'none'}; "
-             f"load average at start {m.get('loadavg_at_start', 0):.2f}. "
-             f"w2v-pipe {result['w2v_pipe']['version']} ({result['w2v_pipe']['commit']}).",
+             f"1-min load average {m.get('loadavg_at_start', 0):.2f} at start, {m.get('loadavg_at_end', 0):.2f} at end. "
+             f"w2v-pipe {result['w2v_pipe']['version']} (repo at {result['w2v_pipe']['commit']}, binary built "
+             f"{result['w2v_pipe']['binary_built']}).",
              f"Corpus: `{cfg['corpus_name']}` ({cfg['tokens']:,} tokens); {cfg['epochs']} epoch(s), {cfg['threads']} threads, "
              f"{cfg['repeats']} repeat(s) after one excluded w2v-pipe warm-up, tools interleaved; dim {HYPER['dim']}, window {HYPER['window']}, "
              f"K {HYPER['negatives']}, min_count {HYPER['min_count']}, t {HYPER['t']:g}.", ""]
@@ -651,6 +652,7 @@ def main():
                     pipeline[key] = statistics.median(times)
                     pipeline[key.replace("_s", "_output")] = r.stdout.strip()[:400]
         result["pipeline"] = pipeline
+        result["machine"]["loadavg_at_end"] = os.getloadavg()[0]
         result["rows"] = aggregate(result["runs"], tools, models)
         md = markdown(result)
         (outdir / "results.md").write_text(md)

@@ -112,12 +112,25 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "The evaluate stage (default: the only one).") var stage: String?
     @Flag(help: "Print JSON.") var json = false
     @Flag(help: "Print Markdown.") var markdown = false
+    @Option(help: ArgumentHelp("Write a self-contained HTML page (table, loss curves, metric-vs-parameter charts, per-section bars) instead.", valueName: "file.html"))
+    var html: String?
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
         do {
             let exp = try loadExperiment(experiment)
             let store = try storeOptions.openStore()
+            if let html {
+                let rows = Comparison.collect([exp], store: store)
+                let swept = exp.trials.first.map { _ in Array(Set(exp.trials.flatMap { $0.assignments.map(\.key) })).sorted() } ?? Comparison.varyingSettings(rows)
+                try Comparison.html(title: "w2v-pipe: \(exp.name)", rows: rows, sweptKeys: swept).write(toFile: html, atomically: true, encoding: .utf8)
+                print("wrote \(html)")
+                return
+            }
+            if !exp.trials.isEmpty {
+                print(Comparison.table(Comparison.collect([exp], store: store), markdown: markdown))
+                return
+            }
             let evaluators = exp.stages.filter { $0.type.typeName == EvaluateStage.typeName && (stage == nil || $0.id == stage) }
             guard !evaluators.isEmpty else { throw ValidationError("experiment \(exp.name) has no evaluate stage\(stage.map { " named `\($0)`" } ?? "")") }
             for s in evaluators {
