@@ -28,7 +28,10 @@ let package = Package(
         // The word2vec stages and kernels.
         .target(
             name: "Stages",
-            dependencies: ["Pipeline", "CLibzip"]
+            dependencies: ["Pipeline", "CLibzip"],
+            // The kernels are unusable unoptimised (a debug build trains ~50× slower), so the
+            // tests and debug runs optimise this target too.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .executableTarget(
             name: "w2v-pipe",

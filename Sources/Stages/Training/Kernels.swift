@@ -65,55 +65,90 @@ public enum Kernels {
 
     /// Batched skip-gram update for one centre word (HogBatch, Ji et al. 2016): every context row
     /// in `contextRows` is paired with the same targets (`targets[0]` = the centre word, the rest
-    /// shared negatives). All `contextCount × targetCount` dot products are computed first from the
-    /// current tables, then both gradients are applied: `in[c] += Σ_k G[c,k]·out[t_k]` and
-    /// `out[t_k] += Σ_c G[c,k]·in[c]` (with the old rows). Returns the summed loss.
+    /// shared negatives). First all `contextCount × targetCount` scores are computed from the
+    /// current tables and turned into `G[c,k] = (label − σ)·alpha`; then, one SIMD chunk of the
+    /// dimension at a time, `in[c] += Σ_k G[c,k]·out[t_k]` and `outGrad[k] += G[c,k]·in[c]` (old
+    /// rows), and finally `out[t_k] += outGrad[k]`. Returns the summed loss of all pairs.
     /// - Parameters:
     ///   - scores: scratch of `contextCount × targetCount` floats.
-    ///   - inGrad: scratch of `contextCount × dimension` floats.
-    ///   - outGrad: scratch of `dimension` floats.
+    ///   - outGrad: scratch of `targetCount × dimension` floats.
     public static func sgnsBatch(input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
                                  dimension: Int,
                                  contextRows: UnsafePointer<Int32>, contextCount: Int,
                                  targets: UnsafePointer<Int32>, targetCount: Int,
                                  alpha: Float,
                                  scores: UnsafeMutablePointer<Float>,
-                                 inGrad: UnsafeMutablePointer<Float>,
                                  outGrad: UnsafeMutablePointer<Float>,
                                  sigmoid: SigmoidView) -> Float {
+        let dim = dimension
         var loss: Float = 0
         // Scores → G (in place).
         for c in 0..<contextCount {
-            let ic = UnsafePointer(input + Int(contextRows[c]) &* dimension)
+            let ic = UnsafePointer(input + Int(contextRows[c]) &* dim)
+            let gc = scores + c &* targetCount
             for k in 0..<targetCount {
-                let f = VectorMath.dot(ic, output + Int(targets[k]) &* dimension, dimension)
+                let f = VectorMath.dot(ic, output + Int(targets[k]) &* dim, dim)
                 if k == 0 {
-                    scores[c &* targetCount] = (1 - sigmoid.sigmoid(f)) * alpha
+                    gc[0] = (1 - sigmoid.sigmoid(f)) * alpha
                     loss -= sigmoid.logSigmoid(f)
                 } else {
-                    scores[c &* targetCount &+ k] = -sigmoid.sigmoid(f) * alpha
+                    gc[k] = -sigmoid.sigmoid(f) * alpha
                     loss -= sigmoid.logSigmoid(-f)
                 }
             }
         }
-        // Input gradients from the old output rows.
-        inGrad.update(repeating: 0, count: contextCount &* dimension)
-        for k in 0..<targetCount {
-            let ok = UnsafePointer(output + Int(targets[k]) &* dimension)
-            for c in 0..<contextCount {
-                VectorMath.axpy(scores[c &* targetCount &+ k], ok, inGrad + c &* dimension, dimension)
-            }
-        }
-        // Output updates from the old input rows.
-        for k in 0..<targetCount {
-            outGrad.update(repeating: 0, count: dimension)
-            for c in 0..<contextCount {
-                VectorMath.axpy(scores[c &* targetCount &+ k], input + Int(contextRows[c]) &* dimension, outGrad, dimension)
-            }
-            VectorMath.axpy(1, UnsafePointer(outGrad), output + Int(targets[k]) &* dimension, dimension)
-        }
+        outGrad.update(repeating: 0, count: targetCount &* dim)
+        let og = UnsafeMutableRawPointer(outGrad)
+        let out = UnsafeMutableRawPointer(output)
         for c in 0..<contextCount {
-            VectorMath.axpy(1, UnsafePointer(inGrad + c &* dimension), input + Int(contextRows[c]) &* dimension, dimension)
+            let icp = input + Int(contextRows[c]) &* dim
+            let ic = UnsafeMutableRawPointer(icp)
+            let gc = scores + c &* targetCount
+            var i = 0
+            while i &+ 16 <= dim {
+                let off = i &* 4
+                let x = ic.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self)
+                var e = SIMD16<Float>()
+                for k in 0..<targetCount {
+                    let g = SIMD16<Float>(repeating: gc[k])
+                    let ooff = (Int(targets[k]) &* dim &+ i) &* 4
+                    e += g * out.loadUnaligned(fromByteOffset: ooff, as: SIMD16<Float>.self)
+                    let goff = (k &* dim &+ i) &* 4
+                    og.storeBytes(of: og.loadUnaligned(fromByteOffset: goff, as: SIMD16<Float>.self) + g * x,
+                                  toByteOffset: goff, as: SIMD16<Float>.self)
+                }
+                ic.storeBytes(of: x + e, toByteOffset: off, as: SIMD16<Float>.self)
+                i &+= 16
+            }
+            while i &+ 4 <= dim {
+                let off = i &* 4
+                let x = ic.loadUnaligned(fromByteOffset: off, as: SIMD4<Float>.self)
+                var e = SIMD4<Float>()
+                for k in 0..<targetCount {
+                    let g = SIMD4<Float>(repeating: gc[k])
+                    let ooff = (Int(targets[k]) &* dim &+ i) &* 4
+                    e += g * out.loadUnaligned(fromByteOffset: ooff, as: SIMD4<Float>.self)
+                    let goff = (k &* dim &+ i) &* 4
+                    og.storeBytes(of: og.loadUnaligned(fromByteOffset: goff, as: SIMD4<Float>.self) + g * x,
+                                  toByteOffset: goff, as: SIMD4<Float>.self)
+                }
+                ic.storeBytes(of: x + e, toByteOffset: off, as: SIMD4<Float>.self)
+                i &+= 4
+            }
+            while i < dim {
+                let x = icp[i]
+                var e: Float = 0
+                for k in 0..<targetCount {
+                    let g = gc[k]
+                    e += g * output[Int(targets[k]) &* dim &+ i]
+                    outGrad[k &* dim &+ i] += g * x
+                }
+                icp[i] = x + e
+                i &+= 1
+            }
+        }
+        for k in 0..<targetCount {
+            VectorMath.axpy(1, UnsafePointer(outGrad + k &* dim), output + Int(targets[k]) &* dim, dim)
         }
         return loss
     }
@@ -200,16 +235,15 @@ extension Kernels {
         let t = targets.map { Int32($0) }
         let c = contextRows.map { Int32($0) }
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, c.count * t.count))
-        let inGrad = UnsafeMutablePointer<Float>.allocate(capacity: max(1, c.count * dim))
-        let outGrad = UnsafeMutablePointer<Float>.allocate(capacity: dim)
-        defer { scores.deallocate(); inGrad.deallocate(); outGrad.deallocate() }
+        let outGrad = UnsafeMutablePointer<Float>.allocate(capacity: max(1, t.count * dim))
+        defer { scores.deallocate(); outGrad.deallocate() }
         return sigmoid.withView { s in
             t.withUnsafeBufferPointer { tb in
                 c.withUnsafeBufferPointer { cb in
                     sgnsBatch(input: input.pointer, output: output.pointer, dimension: dim,
                               contextRows: cb.baseAddress!, contextCount: cb.count,
                               targets: tb.baseAddress!, targetCount: tb.count, alpha: alpha,
-                              scores: scores, inGrad: inGrad, outGrad: outGrad, sigmoid: s)
+                              scores: scores, outGrad: outGrad, sigmoid: s)
                 }
             }
         }

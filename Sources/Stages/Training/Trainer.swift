@@ -244,10 +244,10 @@ final class TrainingJob: @unchecked Sendable {
         let contexts = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * window)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * dim)
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: 2 * window * (negatives + 1))
-        let inGrad = UnsafeMutablePointer<Float>.allocate(capacity: 2 * window * dim)
+        let outGrad = UnsafeMutablePointer<Float>.allocate(capacity: (negatives + 1) * dim)
         defer {
             sentence.deallocate(); targets.deallocate(); contexts.deallocate()
-            scratch.deallocate(); scores.deallocate(); inGrad.deallocate()
+            scratch.deallocate(); scores.deallocate(); outGrad.deallocate()
         }
         guard let tokens = tokens, let remap = remap, begin < end else {
             _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
@@ -314,7 +314,7 @@ final class TrainingJob: @unchecked Sendable {
                                 sentenceLoss += Kernels.sgnsBatch(input: inPtr, output: outPtr, dimension: dim,
                                                                   contextRows: contexts, contextCount: cw,
                                                                   targets: targets, targetCount: n, alpha: alpha,
-                                                                  scores: scores, inGrad: inGrad, outGrad: scratch,
+                                                                  scores: scores, outGrad: outGrad,
                                                                   sigmoid: sig)
                                 localPairs &+= cw
                             } else {

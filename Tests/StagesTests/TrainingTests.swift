@@ -1,0 +1,503 @@
+import Foundation
+import Testing
+@testable import Stages
+
+// MARK: helpers
+
+func sigmoidD(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+
+/// A small deterministic PRNG for test data.
+struct TestRNG {
+    var s: UInt64
+    mutating func next() -> UInt64 { s = Word2VecRandom.splitMix64(s); return s }
+    mutating func float(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(next() >> 40) * 0x1p-24 }
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+func randomMatrix(rows: Int, dim: Int, seed: UInt64, scale: Float = 0.5) -> EmbeddingMatrix {
+    var r = TestRNG(s: seed)
+    return EmbeddingMatrix(rows: rows, dimension: dim, values: (0..<(rows * dim)).map { _ in r.float(-scale, scale) })
+}
+
+func copy(_ m: EmbeddingMatrix) -> EmbeddingMatrix {
+    EmbeddingMatrix(rows: m.rows, dimension: m.dimension, values: m.toArray())
+}
+
+/// Negative-sampling loss in Double for a hidden vector and targets (targets[0] positive).
+func nsLoss(hidden: [Double], out: [Double], dim: Int, targets: [Int]) -> Double {
+    var loss = 0.0
+    for (k, t) in targets.enumerated() {
+        var f = 0.0
+        for i in 0..<dim { f += hidden[i] * out[t * dim + i] }
+        loss -= stableLogSigmoid(k == 0 ? f : -f)
+    }
+    return loss
+}
+
+/// Central finite-difference gradient of `loss` with respect to every entry of `x`.
+func numericalGradient(_ x: [Double], _ loss: ([Double]) -> Double) -> [Double] {
+    var g = [Double](repeating: 0, count: x.count)
+    let h = 1e-5
+    var y = x
+    for i in 0..<x.count {
+        y[i] = x[i] + h; let a = loss(y)
+        y[i] = x[i] - h; let b = loss(y)
+        y[i] = x[i]
+        g[i] = (a - b) / (2 * h)
+    }
+    return g
+}
+
+/// Text8-like synthetic corpus: two groups of words that only co-occur within their group
+/// (runs of `run` tokens from one group at a time).
+func groupedCorpus(tokens n: Int, groupSize: Int, run: Int, seed: UInt64) -> [UInt32] {
+    var r = TestRNG(s: seed)
+    var out: [UInt32] = []
+    out.reserveCapacity(n)
+    while out.count < n {
+        let g = r.int(2)
+        for _ in 0..<run where out.count < n {
+            out.append(UInt32(g * groupSize + r.int(groupSize)))
+        }
+    }
+    return out
+}
+
+func counts(of tokens: [UInt32], vocab: Int) -> [UInt64] {
+    var c = [UInt64](repeating: 0, count: vocab)
+    for t in tokens { c[Int(t)] += 1 }
+    return c
+}
+
+func cosine(_ m: EmbeddingMatrix, _ a: Int, _ b: Int) -> Float {
+    m.dot(row: a, row: b) / (m.dot(row: a, row: a).squareRoot() * m.dot(row: b, row: b).squareRoot())
+}
+
+/// Trains on `tokens` with identity remap; returns (model, result).
+func trainIdentity(tokens: [UInt32], vocab: Int, config: TrainingConfiguration,
+                   keep: [Float]? = nil, cancel: @escaping @Sendable () -> Bool = { false }) throws -> (EmbeddingModel, TrainingResult) {
+    let remap = (0..<UInt32(vocab)).map { $0 }
+    let c = counts(of: tokens, vocab: vocab)
+    return try tokens.withUnsafeBufferPointer { tb in
+        try remap.withUnsafeBufferPointer { rb in
+            let corpus = TrainingCorpus(tokens: tb, remap: rb, counts: c,
+                                        keepProbability: keep ?? [Float](repeating: 1, count: vocab))
+            let trainer = try Trainer(configuration: config, corpus: corpus)
+            let model = Trainer.makeModel(vocabularySize: vocab, configuration: config)
+            let result = try trainer.train(model: model, progress: { _ in }, isCancelled: cancel)
+            return (model, result)
+        }
+    }
+}
+
+// MARK: value types
+
+@Test func aliasTableMatchesCountsPower() {
+    let counts: [UInt64] = [1000, 500, 200, 100, 50, 20, 10, 5, 1, 0, 3000]
+    let table = AliasTable(counts: counts, exponent: 0.75)
+    let weights = counts.map { pow(Double($0), 0.75) }
+    let total = weights.reduce(0, +)
+    var rng = Word2VecRandom(seed: 42, worker: 0)
+    let draws = 2_000_000
+    var hist = [Int](repeating: 0, count: counts.count)
+    for _ in 0..<draws { hist[table.sample(&rng)] += 1 }
+    for i in 0..<counts.count {
+        let expected = weights[i] / total
+        let observed = Double(hist[i]) / Double(draws)
+        let sd = (expected * (1 - expected) / Double(draws)).squareRoot()
+        #expect(abs(observed - expected) <= 5 * sd + 1e-6, "word \(i): observed \(observed) expected \(expected)")
+        #expect(abs(table.probabilities[i] - expected) < 1e-12)
+    }
+    #expect(hist[9] == 0)
+}
+
+@Test func aliasTableLargeVocabularyZipf() {
+    let n = 5000
+    let counts = (1...n).map { UInt64(1_000_000 / $0) }
+    let table = AliasTable(counts: counts, exponent: 0.75)
+    let weights = counts.map { pow(Double($0), 0.75) }
+    let total = weights.reduce(0, +)
+    var rng = Word2VecRandom(seed: 3, worker: 1)
+    let draws = 3_000_000
+    var hist = [Int](repeating: 0, count: n)
+    for _ in 0..<draws { hist[table.sample(&rng)] += 1 }
+    // Frequent words individually, the tail in blocks.
+    for i in 0..<20 {
+        let e = weights[i] / total, o = Double(hist[i]) / Double(draws)
+        #expect(abs(o - e) <= 5 * (e / Double(draws)).squareRoot(), "word \(i)")
+    }
+    for block in stride(from: 1000, to: n, by: 1000) {
+        let e = weights[block..<(block + 1000)].reduce(0, +) / total
+        let o = Double(hist[block..<(block + 1000)].reduce(0, +)) / Double(draws)
+        #expect(abs(o - e) <= 5 * (e / Double(draws)).squareRoot(), "block \(block)")
+    }
+}
+
+@Test func sigmoidMatchesExact() {
+    let table = SigmoidTable()
+    var x = -30.0
+    while x <= 30 {
+        #expect(abs(Double(table.sigmoid(Float(x))) - sigmoidD(x)) < 1e-4, "x = \(x)")
+        #expect(abs(Double(table.logSigmoid(Float(x))) - stableLogSigmoid(x)) < 1e-4 * max(1, abs(x)), "x = \(x)")
+        x += 0.01
+    }
+    for big: Float in [1e4, 1e30, .infinity, -1e4, -1e30, -.infinity] {
+        let s = table.sigmoid(big)
+        #expect(s.isFinite && s >= 0 && s <= 1)
+    }
+    #expect(table.sigmoid(.nan) == 0) // no trap
+}
+
+@Test func logSigmoidIsStable() {
+    for x in [50.0, -50.0, 1000.0, -1000.0, 0.0] {
+        let v = stableLogSigmoid(x)
+        #expect(v.isFinite, "x = \(x)")
+        #expect(v <= 0)
+    }
+    #expect(abs(stableLogSigmoid(-50.0) - (-50.0)) < 1e-12)
+    #expect(abs(stableLogSigmoid(-1000.0) - (-1000.0)) < 1e-9)
+    #expect(abs(stableLogSigmoid(50.0)) < 1e-20)
+    #expect(stableLogSigmoid(1000.0) == 0 || abs(stableLogSigmoid(1000.0)) < 1e-300)
+    #expect(abs(stableLogSigmoid(0.0) - log(0.5)) < 1e-15)
+    let table = SigmoidTable()
+    for x: Float in [50, -50, 1000, -1000] {
+        let v = table.logSigmoid(x)
+        #expect(v.isFinite)
+        #expect(abs(Double(v) - stableLogSigmoid(Double(x))) <= 1e-3 * max(1, abs(Double(x))))
+        #expect(stableLogSigmoid(x).isFinite)
+    }
+}
+
+@Test func windowShrinkIsUniform() {
+    for window in [1, 2, 5, 10] {
+        var rng = Word2VecRandom(seed: 9, worker: 2)
+        let draws = 200_000
+        var hist = [Int](repeating: 0, count: window + 2)
+        for _ in 0..<draws { hist[drawWindowRadius(window, &rng)] += 1 }
+        #expect(hist[0] == 0 && hist[window + 1] == 0)
+        let e = 1.0 / Double(window)
+        for b in 1...window {
+            let o = Double(hist[b]) / Double(draws)
+            #expect(abs(o - e) <= 5 * (e * (1 - e) / Double(draws)).squareRoot() + 1e-9, "window \(window) b \(b)")
+        }
+    }
+}
+
+@Test func lcgUsesWord2VecConstantsAndSeedsWorkersApart() {
+    var r = Word2VecRandom(state: 1)
+    #expect(r.next() == 25_214_903_917 &+ 11)
+    let a = Word2VecRandom(seed: 1, worker: 0), b = Word2VecRandom(seed: 1, worker: 1), c = Word2VecRandom(seed: 2, worker: 0)
+    #expect(a != b && a != c && b != c)
+    #expect(Word2VecRandom(seed: 1, worker: 0) == a)
+}
+
+@Test func subsamplingKeepsExpectedFraction() throws {
+    var rng = Word2VecRandom(seed: 5, worker: 0)
+    for p: Float in [0.05, 0.3, 0.9, 1] {
+        let n = 200_000
+        var kept = 0
+        for _ in 0..<n where keepOccurrence(p, &rng) { kept += 1 }
+        let e = Double(p), o = Double(kept) / Double(n)
+        #expect(abs(o - e) <= 5 * (e * (1 - e) / Double(n)).squareRoot() + 1e-9, "p \(p)")
+    }
+    // Through the trainer: per occurrence and per epoch, before windowing, OOV dropped first.
+    let vocab = 10
+    var tokens = groupedCorpus(tokens: 40_000, groupSize: 5, run: 20, seed: 1)
+    for i in stride(from: 0, to: tokens.count, by: 10) { tokens[i] = 10 } // token id 10 is OOV
+    let remap = (0..<UInt32(vocab)).map { $0 } + [UInt32.max]
+    let keep: [Float] = (0..<vocab).map { $0 < 5 ? 0.25 : 1.0 }
+    let c = counts(of: tokens.filter { $0 < 10 }, vocab: vocab)
+    let expected = Double(c[0..<5].reduce(0, +)) * 0.25 + Double(c[5..<10].reduce(0, +))
+    let config = TrainingConfiguration(model: .cbow, dimension: 8, epochs: 3, threads: 2, seed: 3)
+    let result = try tokens.withUnsafeBufferPointer { tb in
+        try remap.withUnsafeBufferPointer { rb in
+            let corpus = TrainingCorpus(tokens: tb, remap: rb, counts: c, keepProbability: keep)
+            let trainer = try Trainer(configuration: config, corpus: corpus)
+            return try trainer.train(model: Trainer.makeModel(vocabularySize: vocab, configuration: config),
+                                     progress: { _ in }, isCancelled: { false })
+        }
+    }
+    let perEpoch = Double(result.tokensKept) / 3
+    #expect(abs(perEpoch - expected) < 0.02 * expected, "kept \(perEpoch) expected \(expected)")
+    #expect(result.pairsTrained == result.tokensKept || result.pairsTrained <= result.tokensKept)
+}
+
+@Test func modelInitialisationFollowsWord2Vec() {
+    let m = EmbeddingModel(vocabularySize: 50, dimension: 20, seed: 1)
+    let v = m.inputVectors.toArray()
+    #expect(v.allSatisfy { abs($0) <= 0.5 / 20 })
+    #expect(v.contains { abs($0) > 0.4 / 20 })
+    #expect(m.outputVectors.toArray().allSatisfy { $0 == 0 })
+    #expect(m.epochsTrained == 0 && m.vocabularySize == 50 && m.dimension == 20)
+    let resumed = EmbeddingMatrix(rows: 50, dimension: 20, values: v)
+    #expect(resumed.toArray() == v)
+}
+
+@Test func vectorMathMatchesScalar() {
+    for n in [1, 3, 4, 15, 16, 17, 31, 32, 33, 100] {
+        var r = TestRNG(s: UInt64(n))
+        let a = (0..<n).map { _ in r.float(-1, 1) }, b = (0..<n).map { _ in r.float(-1, 1) }
+        var y = b
+        let d = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in VectorMath.dot(pa.baseAddress!, pb.baseAddress!, n) } }
+        let exact = zip(a, b).map { Double($0) * Double($1) }.reduce(0, +)
+        #expect(abs(Double(d) - exact) < 1e-4)
+        a.withUnsafeBufferPointer { pa in y.withUnsafeMutableBufferPointer { py in VectorMath.axpy(0.5, pa.baseAddress!, py.baseAddress!, n) } }
+        for i in 0..<n { #expect(abs(y[i] - (b[i] + 0.5 * a[i])) < 1e-6) }
+    }
+}
+
+// MARK: gradients
+
+@Test(arguments: [7, 37])
+func sgnsUpdateMatchesNumericalGradient(dim: Int) {
+    let rows = 6
+    let input = randomMatrix(rows: rows, dim: dim, seed: 1, scale: 0.6)
+    let output = randomMatrix(rows: rows, dim: dim, seed: 2, scale: 0.6)
+    let inArr = input.toArray().map(Double.init), outArr = output.toArray().map(Double.init)
+    let ctx = 2, targets = [4, 0, 1, 5]
+    let alpha: Float = 0.5
+    let newIn = copy(input), newOut = copy(output)
+    let loss = Kernels.sgnsUpdate(input: newIn, output: newOut, inputRow: ctx, targets: targets, alpha: alpha)
+
+    func lossOf(_ inp: [Double], _ out: [Double]) -> Double {
+        nsLoss(hidden: Array(inp[(ctx * dim)..<((ctx + 1) * dim)]), out: out, dim: dim, targets: targets)
+    }
+    #expect(abs(Double(loss) - lossOf(inArr, outArr)) < 1e-3)
+    let gIn = numericalGradient(inArr) { lossOf($0, outArr) }
+    let gOut = numericalGradient(outArr) { lossOf(inArr, $0) }
+    let dIn = newIn.toArray(), dOut = newOut.toArray()
+    for i in 0..<inArr.count {
+        let delta = Double(dIn[i]) - inArr[i]
+        #expect(abs(delta - (-Double(alpha) * gIn[i])) < 2e-4, "input \(i)")
+    }
+    for i in 0..<outArr.count {
+        let delta = Double(dOut[i]) - outArr[i]
+        #expect(abs(delta - (-Double(alpha) * gOut[i])) < 2e-4, "output \(i)")
+    }
+}
+
+@Test(arguments: [(7, false), (7, true), (37, false), (37, true)])
+func cbowUpdateMatchesNumericalGradient(dim: Int, mean: Bool) {
+    let rows = 8
+    let input = randomMatrix(rows: rows, dim: dim, seed: 3, scale: 0.6)
+    let output = randomMatrix(rows: rows, dim: dim, seed: 4, scale: 0.6)
+    let inArr = input.toArray().map(Double.init), outArr = output.toArray().map(Double.init)
+    let contexts = [1, 3, 6], targets = [2, 0, 7, 5]
+    let alpha: Float = 0.25
+    let newIn = copy(input), newOut = copy(output)
+    let loss = Kernels.cbowUpdate(input: newIn, output: newOut, contextRows: contexts, targets: targets,
+                                  alpha: alpha, mean: mean)
+
+    func lossOf(_ inp: [Double], _ out: [Double]) -> Double {
+        var h = [Double](repeating: 0, count: dim)
+        for c in contexts { for i in 0..<dim { h[i] += inp[c * dim + i] } }
+        if mean { h = h.map { $0 / Double(contexts.count) } }
+        return nsLoss(hidden: h, out: out, dim: dim, targets: targets)
+    }
+    #expect(abs(Double(loss) - lossOf(inArr, outArr)) < 1e-3)
+    let gIn = numericalGradient(inArr) { lossOf($0, outArr) }
+    let gOut = numericalGradient(outArr) { lossOf(inArr, $0) }
+    // word2vec.c applies the full hidden-layer error to each context row: for the mean that is
+    // contextCount × the exact gradient.
+    let inScale = mean ? Double(contexts.count) : 1
+    let dIn = newIn.toArray(), dOut = newOut.toArray()
+    for i in 0..<inArr.count {
+        let delta = Double(dIn[i]) - inArr[i]
+        #expect(abs(delta - (-Double(alpha) * inScale * gIn[i])) < 2e-4, "input \(i)")
+    }
+    for i in 0..<outArr.count {
+        let delta = Double(dOut[i]) - outArr[i]
+        #expect(abs(delta - (-Double(alpha) * gOut[i])) < 2e-4, "output \(i)")
+    }
+}
+
+@Test func batchedSgnsUpdateMatchesNumericalGradient() {
+    let dim = 19, rows = 9
+    let input = randomMatrix(rows: rows, dim: dim, seed: 5, scale: 0.6)
+    let output = randomMatrix(rows: rows, dim: dim, seed: 6, scale: 0.6)
+    let inArr = input.toArray().map(Double.init), outArr = output.toArray().map(Double.init)
+    let contexts = [0, 2, 3, 8], targets = [1, 4, 6]
+    let alpha: Float = 0.3
+    let newIn = copy(input), newOut = copy(output)
+    let loss = Kernels.sgnsBatchUpdate(input: newIn, output: newOut, contextRows: contexts, targets: targets, alpha: alpha)
+    func lossOf(_ inp: [Double], _ out: [Double]) -> Double {
+        contexts.map { c in nsLoss(hidden: Array(inp[(c * dim)..<((c + 1) * dim)]), out: out, dim: dim, targets: targets) }
+            .reduce(0, +)
+    }
+    #expect(abs(Double(loss) - lossOf(inArr, outArr)) < 1e-3)
+    let gIn = numericalGradient(inArr) { lossOf($0, outArr) }
+    let gOut = numericalGradient(outArr) { lossOf(inArr, $0) }
+    let dIn = newIn.toArray(), dOut = newOut.toArray()
+    for i in 0..<inArr.count { #expect(abs(Double(dIn[i]) - inArr[i] + Double(alpha) * gIn[i]) < 2e-4, "input \(i)") }
+    for i in 0..<outArr.count { #expect(abs(Double(dOut[i]) - outArr[i] + Double(alpha) * gOut[i]) < 2e-4, "output \(i)") }
+}
+
+// MARK: training
+
+func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int = 1) throws {
+    let groupSize = 10, vocab = 2 * groupSize
+    let tokens = groupedCorpus(tokens: 30_000, groupSize: groupSize, run: 40, seed: 11)
+    let config = TrainingConfiguration(model: kind, dimension: 16, windowSize: 4, negativeSamples: 5, epochs: 4,
+                                       threads: threads, seed: 5, batchedNegatives: batched)
+    let (model, result) = try trainIdentity(tokens: tokens, vocab: vocab, config: config)
+    #expect(result.lossCurve.count >= 10)
+    // Untrained (output vectors zero) the loss is (K+1)·ln 2 per pair.
+    let untrained = 6 * log(2.0)
+    let first = result.lossCurve.first!.loss
+    #expect(result.finalLoss < first * 0.9, "loss \(first) → \(result.finalLoss)")
+    #expect(result.finalLoss < untrained * 0.6, "loss \(untrained) → \(result.finalLoss)")
+    #expect(model.epochsTrained == 4)
+    var within = 0.0, across = 0.0, nw = 0, na = 0
+    for a in 0..<vocab {
+        for b in (a + 1)..<vocab {
+            let c = Double(cosine(model.inputVectors, a, b))
+            if (a < groupSize) == (b < groupSize) { within += c; nw += 1 } else { across += c; na += 1 }
+        }
+    }
+    within /= Double(nw); across /= Double(na)
+    #expect(within > across + 0.3, "\(kind): within \(within) across \(across)")
+}
+
+@Test func sgnsLearnsGroupStructure() throws { try checkGroupStructure(.sgns) }
+@Test func cbowLearnsGroupStructure() throws { try checkGroupStructure(.cbow) }
+@Test func batchedSgnsLearnsGroupStructure() throws { try checkGroupStructure(.sgns, batched: true) }
+@Test func multithreadedSgnsLearnsGroupStructure() throws { try checkGroupStructure(.sgns, threads: 2) }
+
+@Test(arguments: ModelKind.allCases)
+func singleThreadTrainingIsDeterministic(kind: ModelKind) throws {
+    let tokens = groupedCorpus(tokens: 20_000, groupSize: 8, run: 30, seed: 2)
+    var keep = [Float](repeating: 0.7, count: 16); keep[0] = 1
+    func run(_ seed: UInt64) throws -> ([Float], [Float], TrainingResult) {
+        let config = TrainingConfiguration(model: kind, dimension: 12, epochs: 2, threads: 1, seed: seed)
+        let (m, r) = try trainIdentity(tokens: tokens, vocab: 16, config: config, keep: keep)
+        return (m.inputVectors.toArray(), m.outputVectors.toArray(), r)
+    }
+    let a = try run(7), b = try run(7), c = try run(8)
+    #expect(a.0.withUnsafeBytes { Array($0) } == b.0.withUnsafeBytes { Array($0) })
+    #expect(a.1.withUnsafeBytes { Array($0) } == b.1.withUnsafeBytes { Array($0) })
+    #expect(a.2.lossCurve == b.2.lossCurve && a.2.pairsTrained == b.2.pairsTrained)
+    #expect(a.0 != c.0)
+    #expect(a.1 != c.1)
+}
+
+@Test func cancellationThrows() {
+    let tokens = groupedCorpus(tokens: 50_000, groupSize: 5, run: 10, seed: 1)
+    let config = TrainingConfiguration(model: .sgns, dimension: 8, epochs: 2, threads: 2, seed: 1)
+    #expect(throws: TrainingError.self) {
+        _ = try trainIdentity(tokens: tokens, vocab: 10, config: config, cancel: { true })
+    }
+    do {
+        _ = try trainIdentity(tokens: tokens, vocab: 10, config: config, cancel: { true })
+    } catch TrainingError.cancelled {
+    } catch {
+        Issue.record("expected .cancelled, got \(error)")
+    }
+}
+
+@Test func divergenceIsReported() {
+    let tokens = groupedCorpus(tokens: 20_000, groupSize: 5, run: 10, seed: 1)
+    let config = TrainingConfiguration(model: .cbow, dimension: 8, epochs: 2, learningRate: 1e30, threads: 1, seed: 1,
+                                       cbowMean: false)
+    do {
+        _ = try trainIdentity(tokens: tokens, vocab: 10, config: config)
+        Issue.record("expected .nonFinite")
+    } catch TrainingError.nonFinite(let epoch) {
+        #expect(epoch == 1)
+        #expect(TrainingError.nonFinite(epoch: epoch).description.contains("lower learning rate"))
+    } catch {
+        Issue.record("expected .nonFinite, got \(error)")
+    }
+}
+
+@Test func invalidConfigurationIsRejected() {
+    let tokens: [UInt32] = [0, 1, 2, 1, 0]
+    for bad in [TrainingConfiguration(dimension: 0), TrainingConfiguration(windowSize: 0),
+                TrainingConfiguration(negativeSamples: 0), TrainingConfiguration(epochs: 0),
+                TrainingConfiguration(learningRate: -1), TrainingConfiguration(threads: 0)] {
+        #expect(throws: TrainingError.self) { _ = try trainIdentity(tokens: tokens, vocab: 3, config: bad) }
+    }
+    // Mismatched keepProbability.
+    let remap: [UInt32] = [0, 1, 2]
+    #expect(throws: TrainingError.self) {
+        try tokens.withUnsafeBufferPointer { tb in
+            try remap.withUnsafeBufferPointer { rb in
+                _ = try Trainer(configuration: TrainingConfiguration(), corpus: TrainingCorpus(
+                    tokens: tb, remap: rb, counts: [2, 2, 1], keepProbability: [1, 1]))
+            }
+        }
+    }
+}
+
+@Test func progressIsReportedFromCallingThreadWithSaneValues() throws {
+    let tokens = groupedCorpus(tokens: 60_000, groupSize: 10, run: 20, seed: 4)
+    let config = TrainingConfiguration(model: .sgns, dimension: 16, epochs: 2, threads: 2, seed: 1)
+    let remap = (0..<UInt32(20)).map { $0 }
+    let c = counts(of: tokens, vocab: 20)
+    var reports: [TrainingProgress] = []
+    let caller = Thread.current
+    var sameThread = true
+    let result = try tokens.withUnsafeBufferPointer { tb in
+        try remap.withUnsafeBufferPointer { rb in
+            let trainer = try Trainer(configuration: config, corpus: TrainingCorpus(
+                tokens: tb, remap: rb, counts: c, keepProbability: [Float](repeating: 1, count: 20)))
+            return try trainer.train(model: Trainer.makeModel(vocabularySize: 20, configuration: config),
+                                     progress: { p in
+                                         if Thread.current != caller { sameThread = false }
+                                         reports.append(p)
+                                     }, isCancelled: { false })
+        }
+    }
+    #expect(sameThread)
+    let last = try #require(reports.last)
+    #expect(abs(last.fraction - 1) < 1e-9)
+    #expect(last.wordsProcessed == 120_000)
+    #expect(last.learningRate < config.learningRate * 0.01)
+    #expect(last.learningRate >= config.learningRate * config.minLearningRateFraction)
+    #expect(result.lossCurve.map(\.fraction) == result.lossCurve.map(\.fraction).sorted())
+    #expect(result.finalLoss.isFinite && result.finalLoss > 0)
+}
+
+@Test func tinyAndEmptyCorporaTrainWithoutCrashing() throws {
+    // An empty token stream with valid counts (e.g. a vocabulary from elsewhere).
+    let empty: [UInt32] = [], remap: [UInt32] = [0, 1, 2]
+    try empty.withUnsafeBufferPointer { tb in
+        try remap.withUnsafeBufferPointer { rb in
+            let config = TrainingConfiguration(model: .sgns, dimension: 5, epochs: 2, threads: 3, seed: 1)
+            let trainer = try Trainer(configuration: config, corpus: TrainingCorpus(
+                tokens: tb, remap: rb, counts: [3, 2, 1], keepProbability: [1, 1, 1]))
+            let model = Trainer.makeModel(vocabularySize: 3, configuration: config)
+            let result = try trainer.train(model: model, progress: { _ in }, isCancelled: { false })
+            #expect(result.pairsTrained == 0 && model.epochsTrained == 2)
+        }
+    }
+    for tokens: [UInt32] in [[0], [0, 1], [0, 1, 2, 1, 0, 2, 2]] {
+        for kind in ModelKind.allCases {
+            let config = TrainingConfiguration(model: kind, dimension: 5, epochs: 2, threads: 4, seed: 1)
+            let (model, result) = try trainIdentity(tokens: tokens, vocab: 3, config: config)
+            #expect(model.epochsTrained == 2)
+            #expect(model.inputVectors.allFinite() && model.outputVectors.allFinite())
+            #expect(result.finalLoss.isFinite)
+        }
+    }
+}
+
+@Test func resumingFromExistingTablesKeepsTraining() throws {
+    let tokens = groupedCorpus(tokens: 10_000, groupSize: 5, run: 20, seed: 8)
+    let config = TrainingConfiguration(model: .sgns, dimension: 8, epochs: 1, threads: 1, seed: 2)
+    let (first, _) = try trainIdentity(tokens: tokens, vocab: 10, config: config)
+    let resumed = EmbeddingModel(
+        inputVectors: EmbeddingMatrix(rows: 10, dimension: 8, values: first.inputVectors.toArray()),
+        outputVectors: first.outputVectors.withUnsafeBufferPointer { EmbeddingMatrix(rows: 10, dimension: 8, copying: $0.baseAddress!) },
+        epochsTrained: first.epochsTrained)
+    let remap = (0..<UInt32(10)).map { $0 }
+    let c = counts(of: tokens, vocab: 10)
+    try tokens.withUnsafeBufferPointer { tb in
+        try remap.withUnsafeBufferPointer { rb in
+            let trainer = try Trainer(configuration: config, corpus: TrainingCorpus(
+                tokens: tb, remap: rb, counts: c, keepProbability: [Float](repeating: 1, count: 10)))
+            _ = try trainer.train(model: resumed, progress: { _ in }, isCancelled: { false })
+        }
+    }
+    #expect(resumed.epochsTrained == 2)
+    #expect(resumed.inputVectors.toArray() != first.inputVectors.toArray())
+}
