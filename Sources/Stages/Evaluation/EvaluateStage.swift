@@ -26,13 +26,19 @@ public enum EvaluateStage: Stage {
                                                model: table.provenance, analogies: analogies, similarity: similarity,
                                                restrictVocabulary: context.parameters.int("restrict_vocab"),
                                                probes: context.parameters.strings("probes"), k: context.parameters.int("k"))
+        // Timings go to the run record, not into the artifact, so equal inputs give equal bytes.
+        var stored = report
+        stored.seconds = 0
+        stored.analogy?.seconds = 0
         let out = try context.output("report", formatVersion: reportFormatVersion)
-        try writeReport(report, to: out)
+        try writeReport(stored, to: out)
         var parts: [String] = []
         if let a = report.analogy { parts.append("analogies \(EvaluationReport.pct(a.overall.accuracyAdd)) (coverage \(EvaluationReport.pct(a.overall.coverage)))") }
         if let rho = report.similarity?.spearman { parts.append("WordSim ρ \(String(format: "%.3f", rho))") }
         if let q = report.sanity.queenInKingTop5 { parts.append("queen in king's top 5: \(q ? "yes" : "no")") }
-        return StageOutcome(summary: parts.joined(separator: ", "), metrics: report.metrics)
+        var metrics = report.metrics
+        metrics["evaluate_seconds"] = .number(report.seconds)
+        return StageOutcome(summary: parts.joined(separator: ", "), metrics: metrics)
     }
 
     static func writeReport(_ report: EvaluationReport, to w: ArtifactWriter) throws {

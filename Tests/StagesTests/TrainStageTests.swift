@@ -1,0 +1,137 @@
+import Foundation
+import Pipeline
+import Testing
+@testable import Stages
+
+/// The train, evaluate and export stages through the engine, on a slice of the shipped sample.
+@Suite("train / evaluate / export stages", .serialized)
+struct TrainStageTests {
+    let dir: URL
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("w2v-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // The first ~150k tokens of the shipped sample, as a zip.
+        let archive = try ZipArchive(path: CLIPaths.repoRoot + "/data/en-small.zip")
+        var text: [UInt8] = []
+        try archive.read(try archive.select("text8")) { chunk in
+            if text.count < 900_000 { text += chunk }
+        }
+        while let last = text.last, last != 0x20 { text.removeLast() }
+        try ZipFixtures.make(at: dir.appendingPathComponent("slice.zip").path, [.init(name: "text8", content: text)])
+    }
+
+    func experiment(threads: Int = 1, seed: Int = 7, model: String = "sgns", epochs: Int = 2, export: String = "word2vec-text") throws -> Experiment {
+        let json = """
+        {"name": "slice", "stages": {
+          "corpus": {"type": "unzip", "params": {"path": "slice.zip"}},
+          "tokens": {"type": "tokenize", "inputs": {"text": "corpus.text"}},
+          "vocab": {"type": "build-vocab", "inputs": {"tokens": "tokens.tokens"}, "params": {"min_count": 5}},
+          "subsample": {"type": "subsample", "inputs": {"vocab": "vocab.vocab"}, "params": {"t": 1e-3}},
+          "train": {"type": "train", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"},
+                    "params": {"model": "\(model)", "dim": 32, "epochs": \(epochs), "threads": \(threads), "seed": \(seed)}},
+          "evaluate": {"type": "evaluate", "inputs": {"embeddings": "train.embeddings"},
+                       "params": {"analogies": "\(CLIPaths.repoRoot)/data/eval/questions-words.txt", "similarity": "\(CLIPaths.repoRoot)/data/eval/wordsim353.tsv"}},
+          "export": {"type": "export", "inputs": {"embeddings": "train.embeddings"}, "params": {"format": "\(export)", "path": "out/vectors"}}
+        }}
+        """
+        let url = dir.appendingPathComponent("slice.json")
+        try json.write(to: url, atomically: true, encoding: .utf8)
+        return try ExperimentLoader.load(url, registry: Word2VecStages.registry)
+    }
+
+    func run(_ e: Experiment, store: String) throws -> [String: RunRecord] {
+        let engine = Engine(store: try ArtifactStore(root: dir.appendingPathComponent(store)))
+        engine.progressMode = .quiet
+        var out: [String: RunRecord] = [:]
+        for (stage, outcome) in try engine.run(e) {
+            switch outcome { case .ran(let r), .reused(let r, _): out[stage.id] = r }
+        }
+        return out
+    }
+
+    @Test func oneThreadAndASeedGiveIdenticalArtifacts() throws {
+        let a = try run(try experiment(), store: "s1")
+        let b = try run(try experiment(), store: "s2")
+        #expect(a["train"]!.outputs == b["train"]!.outputs)
+        #expect(a["evaluate"]!.outputs == b["evaluate"]!.outputs)
+        #expect(a["export"]!.outputs == b["export"]!.outputs)
+        let c = try run(try experiment(seed: 8), store: "s3")
+        #expect(c["train"]!.outputs["embeddings"]!.digest != a["train"]!.outputs["embeddings"]!.digest)
+        // Same data artifacts whatever the seed.
+        #expect(c["vocab"]!.outputs == a["vocab"]!.outputs)
+    }
+
+    @Test func trainingLowersTheLossAndRecordsTheCurve() throws {
+        for model in ["sgns", "cbow"] {
+            let r = try run(try experiment(threads: 2, model: model, epochs: 3), store: "loss-\(model)")
+            guard case .array(let curve)? = r["train"]!.metrics["loss_curve"] else { Issue.record("no loss curve"); continue }
+            #expect(curve.count >= 20)
+            func y(_ p: JSONValue) -> Double { if case .array(let xy) = p { return xy[1].doubleValue ?? .nan }; return .nan }
+            let first = curve.prefix(5).map(y).reduce(0, +) / 5
+            let last = curve.suffix(5).map(y).reduce(0, +) / 5
+            #expect(last < first, "\(model): loss \(first) → \(last)")
+            #expect((r["train"]!.metrics["words_per_second"]?.doubleValue ?? 0) > 0)
+        }
+    }
+
+    @Test func artifactsRoundTripAndExportLoadsBack() throws {
+        let e = try experiment()
+        let r = try run(e, store: "rt")
+        let store = try ArtifactStore(root: dir.appendingPathComponent("rt"))
+        let model = try ModelState(try store.open(r["train"]!.outputs["model"]!.digest, kind: "model", maxVersion: 1))
+        let table = try EmbeddingTable(try store.open(r["train"]!.outputs["embeddings"]!.digest, kind: "embeddings", maxVersion: 1))
+        let vocab = try Vocabulary(try store.open(r["vocab"]!.outputs["vocab"]!.digest, kind: "vocab", maxVersion: 1))
+        #expect(model.vocabularySize == vocab.size)
+        #expect(model.dimension == 32)
+        #expect(model.epochsTrained == 2)
+        #expect(Array(model.inputVectors) == Array(table.vectors))
+        #expect(model.outputVectors.contains { $0 != 0 })
+        #expect(table.words.strings() == vocab.words.strings())
+        #expect(table.provenance["model"] == .string("sgns"))
+        // The exported text file loads back with the same words and vectors (within printing precision).
+        let exported = try Word2VecFormat.read(dir.appendingPathComponent("out/vectors").path)
+        #expect(exported.words == table.words.strings())
+        let maxDiff = zip(exported.vectors, Array(table.vectors)).map { abs($0 - $1) }.max() ?? 1
+        #expect(maxDiff < 1e-5)
+        // The report is in the store and readable.
+        let report = try EvaluateStage.readReport(try store.open(r["evaluate"]!.outputs["report"]!.digest, kind: "report", maxVersion: 1))
+        #expect(report.vocabularySize == vocab.size)
+        #expect(report.analogy != nil && report.similarity != nil)
+        // Deleting the exported file: a rerun restores it without retraining.
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("out/vectors"))
+        let again = try run(e, store: "rt")
+        #expect(again["train"]!.key == r["train"]!.key)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/vectors").path))
+    }
+
+    @Test func wordsThatShareContextsAreCloserThanRandomPairs() throws {
+        let r = try run(try experiment(threads: 2, epochs: 5), store: "quality")
+        let store = try ArtifactStore(root: dir.appendingPathComponent("quality"))
+        let vectors = try EmbeddingTable(try store.open(r["train"]!.outputs["embeddings"]!.digest, kind: "embeddings", maxVersion: 1)).wordVectors().normalized()
+        // Number words share contexts; so do days of the week when present.
+        let numbers = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"].filter { vectors.index[$0] != nil }
+        #expect(numbers.count >= 6)
+        var within = 0.0, n = 0
+        for i in numbers.indices { for j in numbers.indices where j > i { within += Double(vectors.similarity(numbers[i], numbers[j])!); n += 1 } }
+        within /= Double(n)
+        // Random pairs among the 2,000 most frequent words.
+        var rng = Word2VecRandom(seed: 3, worker: 0)
+        var random = 0.0
+        let m = 2000
+        for _ in 0..<m {
+            let a = Int(rng.uniform(below: 2000)), b = Int(rng.uniform(below: 2000))
+            random += Double(vectors.similarity(vectors.words[a], vectors.words[b])!)
+        }
+        random /= Double(m)
+        #expect(within > random + 0.1, "numbers \(within) vs random \(random)")
+    }
+
+    @Test func cancellationLeavesNoArtifact() throws {
+        Cancellation.request()
+        defer { Cancellation.reset() }
+        #expect(throws: CancelledError.self) { try run(try experiment(), store: "cancel") }
+        let tmp = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("cancel/tmp").path)
+        #expect(tmp.isEmpty)
+    }
+}
