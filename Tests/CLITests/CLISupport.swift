@@ -67,6 +67,31 @@ enum CLI {
         return out
     }
 
+    /// stage.output → digest for one trial of a sweep.
+    static func digestsOfTrial(_ project: URL, _ experiment: String, trial: Int, store: String) throws -> [String: String] {
+        let r = try run(["status", experiment, "--trial", String(trial), "--json", "--store", store], cwd: project)
+        guard let json = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] else { return [:] }
+        var out: [String: String] = [:]
+        for s in json["stages"] as? [[String: Any]] ?? [] {
+            if let outputs = s["outputs"] as? [String: String] { for (k, v) in outputs { out["\(s["stage"]!).\(k)"] = v } }
+        }
+        return out
+    }
+
+    @discardableResult
+    static func command(_ name: String, _ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [name] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func python(_ script: String) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

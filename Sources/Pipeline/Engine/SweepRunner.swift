@@ -25,15 +25,18 @@ public final class SweepRunner {
 
     /// Runs the trials; `onFinish` is called (serialised) as each one ends.
     public func run(_ trials: [Trial], onFinish: @escaping (TrialOutcome) -> Void = { _ in }) -> [TrialOutcome] {
+        final class State: @unchecked Sendable {
+            var outcomes: [Int: TrialOutcome] = [:]
+            var stop = false
+        }
         let lock = NSLock()
-        var outcomes: [Int: TrialOutcome] = [:]
-        var stop = false
+        let state = State()
         let queue = DispatchQueue(label: "w2v-pipe.sweep", attributes: .concurrent)
         let semaphore = DispatchSemaphore(value: jobs)
         let group = DispatchGroup()
         for trial in trials {
             semaphore.wait()
-            lock.lock(); let halted = stop || Cancellation.isRequested; lock.unlock()
+            lock.lock(); let halted = state.stop || Cancellation.isRequested; lock.unlock()
             if halted { semaphore.signal(); break }
             queue.async(group: group) {
                 defer { semaphore.signal() }
@@ -46,14 +49,14 @@ public final class SweepRunner {
                     outcome = TrialOutcome(trial: trial, results: nil, error: error, seconds: Date().timeIntervalSince(start))
                 }
                 lock.lock()
-                outcomes[trial.index] = outcome
-                if outcome.error != nil && self.failFast { stop = true }
+                state.outcomes[trial.index] = outcome
+                if outcome.error != nil && self.failFast { state.stop = true }
                 onFinish(outcome)
                 lock.unlock()
             }
         }
         group.wait()
-        return trials.compactMap { outcomes[$0.index] }
+        return trials.compactMap { state.outcomes[$0.index] }
     }
 }
 

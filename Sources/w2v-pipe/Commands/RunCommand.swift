@@ -41,6 +41,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Sweeps: run only trial N (0-based, as `--dry-run` lists them).", valueName: "N"))
     var trial: Int?
 
+    @Flag(name: .long, help: "Run only the stages every trial of the sweep shares (what a cluster runs first).")
+    var upstream = false
+
+    @OptionGroup(title: "Cluster") var slurm: SlurmOptions
+
     @OptionGroup var storeOptions: StoreOptions
 
     enum ProgressChoice: String, ExpressibleByArgument, CaseIterable { case auto, lines, none }
@@ -56,6 +61,12 @@ struct RunCommand: ParsableCommand {
                 }
                 experiment = experiment.trials[trial].experiment
             }
+            if slurm.executor == .slurm {
+                if dryRun { print(slurm.executor(experiment, store: store).scripts().trials); return }
+                if !(try SlurmCLI.submit(experiment, store: store, options: slurm)) { throw ExitCode(1) }
+                return
+            }
+            if upstream { experiment = experiment.sharedUpstream(engine: Engine(store: store)) }
             if !experiment.trials.isEmpty {
                 let probe = Engine(store: store)
                 probe.forceVerify = verify
@@ -75,6 +86,7 @@ struct RunCommand: ParsableCommand {
                 Output.print(event)
             }
             engine.forceVerify = verify
+            if let cpus = ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"].flatMap(Int.init) { engine.coreBudget = cpus }
             switch (progress, quiet) {
             case (_, true), (.none, _): engine.progressMode = .quiet
             case (.lines, _): engine.progressMode = .lines(every: 5)

@@ -21,11 +21,30 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "Re-hash every artifact instead of trusting verification stamps.")
     var verify = false
 
+    @Option(name: .long, help: ArgumentHelp("Sweeps: the status of trial N only.", valueName: "N"))
+    var trial: Int?
+
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
         do {
-            let experiment = try loadExperiment(self.experiment)
+            var experiment = try loadExperiment(self.experiment)
+            if let trial {
+                guard experiment.trials.indices.contains(trial) else { throw ValidationError("--trial: no trial \(trial) in \(self.experiment)") }
+                experiment = experiment.trials[trial].experiment
+            } else if !experiment.trials.isEmpty && !json {
+                let store = try storeOptions.openStore()
+                let engine = Engine(store: store)
+                engine.forceVerify = verify
+                print("sweep \(experiment.name): \(experiment.trials.count) trials, store \(store.root.relativePathForDisplay)/")
+                for t in experiment.trials {
+                    let plan = engine.plan(t.experiment)
+                    let stale = plan.filter { !$0.status.isFresh }
+                    print("  [\(t.index)] \(t.label): " + (stale.isEmpty ? "fresh" : "\(stale.count) stale (" + stale.map { $0.stage.id }.joined(separator: ", ") + ")"))
+                }
+                print("details of one trial: `w2v-pipe status \(self.experiment) --trial N`")
+                return
+            }
             let store = try storeOptions.openStore()
             let engine = Engine(store: store)
             engine.forceVerify = verify
