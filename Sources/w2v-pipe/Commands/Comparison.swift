@@ -196,7 +196,7 @@ enum Comparison {
         }
         return """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(SVGChart.escape(title))</title>
+        <html lang="en"><head><meta charset="utf-8"/><title>\(SVGChart.escape(title))</title>
         <style>
         body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em; color: #222; }
         table { border-collapse: collapse; margin: 1em 0; font-size: 13px; }
