@@ -4,7 +4,7 @@ import Pipeline
 public enum Word2VecStages {
     public static let all: [any Stage.Type] = [
         UnzipStage.self, TokenizeStage.self, BuildVocabStage.self, SubsampleStage.self,
-        TrainStage.self, EvaluateStage.self, ExportStage.self,
+        TrainStage.self, TrainMoreStage.self, EvaluateStage.self, ExportStage.self,
     ]
     public static let registry = StageRegistry(all)
 }

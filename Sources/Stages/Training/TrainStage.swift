@@ -49,18 +49,34 @@ public enum TrainStage: Stage {
             throw TrainStageError.mismatchedInputs("the vocabulary (\(vocab.remap.count) token words) or subsample table (\(subsample.keepProbability.count) words) was not built from these tokens (\(tokens.wordCount) words) / this vocabulary (\(vocab.size) words); wire inputs from the same chain of stages")
         }
         let config = configuration(context.parameters, cores: context.availableCores)
+        return try train(context, config: config, tokens: tokens, vocab: vocab, subsample: subsample, startingFrom: nil)
+    }
+
+    /// Trains (from scratch, or on from `startingFrom`), then writes the model and embeddings.
+    static func train(_ context: StageContext, config: TrainingConfiguration, tokens: TokenStream, vocab: Vocabulary,
+                      subsample: SubsampleTable, startingFrom previous: ModelState?) throws -> StageOutcome {
         try config.validate()
         // Memory: two V × dim float tables.
         let tableBytes = Double(vocab.size) * Double(config.dimension) * 4 * 2
         let physical = Double(ProcessInfo.processInfo.physicalMemory)
-        context.note("tables: \(Format.grouped(vocab.size)) words × \(config.dimension) dims × 4 bytes × 2 = \(Format.bytes(Int(tableBytes))); \(config.model.rawValue), \(config.epochs) epoch(s), \(config.threads) thread(s)")
+        context.note("tables: \(Format.grouped(vocab.size)) words × \(config.dimension) dims × 4 bytes × 2 = \(Format.bytes(Int(tableBytes))); \(config.model.rawValue), \(config.epochs) epoch(s)\(previous.map { " after \($0.epochsTrained)" } ?? ""), \(config.threads) thread(s)")
         if tableBytes > physical * 0.8 {
             throw TrainStageError.tooBig("the tables need \(Format.bytes(Int(tableBytes))) but this machine has \(Format.bytes(Int(physical))) of memory; lower dim, raise min_count or set max_vocab_size")
         }
         let corpus = TrainingCorpus(tokens: tokens.ids, remap: vocab.remap, counts: Array(vocab.counts),
                                     keepProbability: Array(subsample.keepProbability))
         let trainer = try Trainer(configuration: config, corpus: corpus)
-        let model = Trainer.makeModel(vocabularySize: vocab.size, configuration: config)
+        let model: EmbeddingModel
+        if let previous {
+            guard previous.vocabularySize == vocab.size, previous.dimension == config.dimension else {
+                throw TrainStageError.mismatchedInputs("the model is \(previous.vocabularySize) words × \(previous.dimension) dims but the vocabulary has \(vocab.size) words; continue training with the vocabulary it was trained on")
+            }
+            model = EmbeddingModel(inputVectors: EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.inputVectors.baseAddress!),
+                                   outputVectors: EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.outputVectors.baseAddress!),
+                                   epochsTrained: previous.epochsTrained)
+        } else {
+            model = Trainer.makeModel(vocabularySize: vocab.size, configuration: config)
+        }
         let result: TrainingResult
         do {
             result = try trainer.train(model: model, progress: { p in
@@ -76,7 +92,7 @@ public enum TrainStage: Stage {
         let provenance: [String: JSONValue] = [
             "model": .string(config.model.rawValue), "dim": .integer(Int64(config.dimension)),
             "window": .integer(Int64(config.windowSize)), "negatives": .integer(Int64(config.negativeSamples)),
-            "epochs": .integer(Int64(config.epochs)), "min_count": .integer(Int64(vocab.minCount)),
+            "epochs": .integer(Int64(model.epochsTrained)), "min_count": .integer(Int64(vocab.minCount)),
             "t": .number(subsample.threshold), "learning_rate": .number(Double("\(config.learningRate)") ?? Double(config.learningRate)),
         ]
         let embOut = try context.output("embeddings", formatVersion: EmbeddingTable.formatVersion)
@@ -86,12 +102,47 @@ public enum TrainStage: Stage {
         }
         let curve: [JSONValue] = result.lossCurve.map { .array([.number($0.fraction), .number($0.loss)]) }
         return StageOutcome(
-            summary: String(format: "%@ %d epoch(s): %@ words/s, %@, final loss %.4f", config.model.rawValue, config.epochs,
+            summary: String(format: "%@ %d epoch(s)%@: %@ words/s, %@, final loss %.4f", config.model.rawValue, config.epochs,
+                            previous.map { " (\($0.epochsTrained + config.epochs) in all)" } ?? "",
                             Format.compact(result.wordsPerSecond), Format.seconds(result.seconds), result.finalLoss),
             metrics: ["words_per_second": .number(result.wordsPerSecond), "train_seconds": .number(result.seconds),
                       "final_loss": .number(result.finalLoss), "loss_curve": .array(curve),
                       "tokens_kept": .integer(Int64(result.tokensKept)), "pairs_trained": .integer(Int64(result.pairsTrained)),
-                      "threads": .integer(Int64(config.threads))])
+                      "threads": .integer(Int64(config.threads)), "epochs_trained": .integer(Int64(model.epochsTrained))])
+    }
+}
+
+/// train-more: continues training a model artifact for more epochs (same vocabulary).
+public enum TrainMoreStage: Stage {
+    public static let typeName = "train-more"
+    public static let summary = "Continue training a model for more epochs (the model artifact keeps both tables and its configuration)"
+    public static let implementationVersion = 1
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("epochs", .integer(1...1000), default: .integer(1), help: "additional epochs"),
+        ParameterSpec("learning_rate", .number(0...10), default: .null, help: "starting learning rate of the continuation; null: the model's original one"),
+        ParameterSpec("threads", .integer(0...1024), default: .integer(0), help: "worker threads (0 = all cores)"),
+        ParameterSpec("seed", .integer(0...Int64.max), default: .null, help: "random seed; null: the model's seed plus its epochs, so draws differ from the first run's"),
+    ]
+    public static let inputs = [
+        InputSpec("model", kind: ArtifactKind.model),
+        InputSpec("tokens", kind: ArtifactKind.tokens),
+        InputSpec("vocab", kind: ArtifactKind.vocab),
+        InputSpec("subsample", kind: ArtifactKind.subsample),
+    ]
+    public static let outputs = TrainStage.outputs
+
+    public static func run(_ context: StageContext) throws -> StageOutcome {
+        let previous = try ModelState(try context.input("model", maxVersion: ModelState.formatVersion))
+        let tokens = try TokenStream(try context.input("tokens", maxVersion: TokenStream.formatVersion))
+        let vocab = try Vocabulary(try context.input("vocab", maxVersion: Vocabulary.formatVersion))
+        let subsample = try SubsampleTable(try context.input("subsample", maxVersion: SubsampleTable.formatVersion))
+        var config = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(previous.configurationJSON.utf8))
+        let p = context.parameters
+        config.epochs = p.int("epochs")
+        if let lr = p.values["learning_rate"]?.doubleValue { config.learningRate = Float(lr) }
+        config.threads = p.int("threads") == 0 ? context.availableCores : p.int("threads")
+        config.seed = p.optionalInt("seed").map(UInt64.init) ?? config.seed &+ UInt64(previous.epochsTrained) &* 1000
+        return try TrainStage.train(context, config: config, tokens: tokens, vocab: vocab, subsample: subsample, startingFrom: previous)
     }
 }
 

@@ -11,6 +11,9 @@ struct VectorSource: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("With --experiment: the stage whose embeddings to use (default: the only one that writes embeddings).", valueName: "id"))
     var stage: String?
 
+    @Option(name: .long, help: ArgumentHelp("With --experiment holding a sweep: the trial (0-based).", valueName: "N"))
+    var trial: Int?
+
     @Option(name: .long, help: ArgumentHelp("A word2vec binary or text file (word2vec.c, gensim, fastText .vec) instead of an experiment.", valueName: "file"))
     var vectors: String?
 
@@ -27,8 +30,14 @@ struct VectorSource: ParsableArguments {
         if let vectors {
             return (try Word2VecFormat.read(vectors), vectors, [:])
         }
-        let exp = try loadExperiment(experiment!)
+        var exp = try loadExperiment(experiment!)
         let store = try storeOptions.openStore()
+        if !exp.trials.isEmpty {
+            guard let trial, exp.trials.indices.contains(trial) else {
+                throw ValidationError("\(experiment!) is a sweep of \(exp.trials.count) trials; choose one with --trial 0…\(exp.trials.count - 1)")
+            }
+            exp = exp.trials[trial].experiment
+        }
         let producers = exp.stages.filter { s in s.type.outputs.contains { $0.kind == ArtifactKind.embeddings } }
         let chosen: StageInstance
         if let stage {
