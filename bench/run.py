@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 VENV = BENCH / ".venv"
-PIPE = REPO / ".build" / "release" / "w2v-pipe"
+PIPE = Path(os.environ["W2V_PIPE_BIN"]).resolve() if os.environ.get("W2V_PIPE_BIN") else REPO / ".build" / "release" / "w2v-pipe"
 PEER_SCRIPT = BENCH / "peer_train.py"
 ANALOGIES = REPO / "data" / "eval" / "questions-words.txt"
 SIMILARITY = REPO / "data" / "eval" / "wordsim353.tsv"
