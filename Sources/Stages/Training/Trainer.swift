@@ -239,16 +239,27 @@ final class TrainingJob: @unchecked Sendable {
         let syncEvery = max(100, min(Trainer.syncInterval, (end - begin) / 200))
         var rng = Word2VecRandom(seed: cfg.seed &+ UInt64(epoch) &* 0xD1B5_4A32_D192_ED03, worker: worker)
 
-        let sentence = UnsafeMutablePointer<Int32>.allocate(capacity: maxLen)
-        let targets = UnsafeMutablePointer<Int32>.allocate(capacity: negatives + 1)
-        let contexts = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * window)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * dim)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: 2 * window * (negatives + 1))
-        let outGrad = UnsafeMutablePointer<Float>.allocate(capacity: (negatives + 1) * dim)
-        defer {
-            sentence.deallocate(); targets.deallocate(); contexts.deallocate()
-            scratch.deallocate(); scores.deallocate(); outGrad.deallocate()
+        // All of a worker's scratch space in one page-aligned block, each piece on its own cache
+        // lines: small per-thread heap blocks can share a cache line with another thread's, and
+        // the writes in the inner loop then bounce that line between cores.
+        func lines(_ bytes: Int) -> Int { (bytes + 127) / 128 * 128 }
+        let sizes = [lines(maxLen * 4), lines((negatives + 1) * 4), lines(2 * window * 4), lines(2 * dim * 4),
+                     lines(2 * window * (negatives + 1) * 4), lines((negatives + 1) * dim * 4)]
+        let blockBytes = (sizes.reduce(0, +) + 4095) / 4096 * 4096 + 4096
+        let block = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 4096)
+        defer { block.deallocate() }
+        var offset = 128
+        func carve<T>(_ i: Int, _: T.Type) -> UnsafeMutablePointer<T> {
+            let p = (block + offset).bindMemory(to: T.self, capacity: sizes[i] / MemoryLayout<T>.stride)
+            offset += sizes[i]
+            return p
         }
+        let sentence = carve(0, Int32.self)
+        let targets = carve(1, Int32.self)
+        let contexts = carve(2, Int32.self)
+        let scratch = carve(3, Float.self)
+        let scores = carve(4, Float.self)
+        let outGrad = carve(5, Float.self)
         guard let tokens = tokens, let remap = remap, begin < end else {
             _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
             return
