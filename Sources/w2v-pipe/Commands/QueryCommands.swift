@@ -110,6 +110,7 @@ struct ReportCommand: ParsableCommand {
     )
     @Argument(help: "The experiment file.") var experiment: String
     @Option(help: "The evaluate stage (default: the only one).") var stage: String?
+    @Option(help: ArgumentHelp("Sweeps: the report of trial N (without it, the comparison table).", valueName: "N")) var trial: Int?
     @Flag(help: "Print JSON.") var json = false
     @Flag(help: "Print Markdown.") var markdown = false
     @Option(help: ArgumentHelp("Write a self-contained HTML page (table, loss curves, metric-vs-parameter charts, per-section bars) instead.", valueName: "file.html"))
@@ -118,8 +119,12 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let exp = try loadExperiment(experiment)
+            var exp = try loadExperiment(experiment)
             let store = try storeOptions.openStore()
+            if let trial {
+                guard exp.trials.indices.contains(trial) else { throw ValidationError("--trial: no trial \(trial) in \(experiment)") }
+                exp = exp.trials[trial].experiment
+            }
             if let html {
                 let rows = Comparison.collect([exp], store: store)
                 let swept = exp.trials.first.map { _ in Array(Set(exp.trials.flatMap { $0.assignments.map(\.key) })).sorted() } ?? Comparison.varyingSettings(rows)
