@@ -181,17 +181,26 @@ public final class ArtifactStore: @unchecked Sendable {
 
     /// Writes to a temporary file, fsyncs (unless told not to), renames over `path`.
     public func atomicWrite(_ data: Data, to path: String, sync: Bool = true) throws {
-        let tmp = tmpDirectory + "/\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0 ... .max)).tmp"
+        try data.withUnsafeBytes {
+            try Self.writeAtomically($0, to: path, temporaryDirectory: tmpDirectory, sync: sync)
+        }
+    }
+
+    /// Writes `bytes` to a temporary file in `temporaryDirectory` (default: beside `path`, so the
+    /// rename stays on one filesystem), fsyncs it unless told not to, and renames it over `path`:
+    /// readers see the old file or the whole new one, never a part.
+    public static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String,
+                                       temporaryDirectory: String? = nil, sync: Bool = true) throws {
+        let dir = temporaryDirectory ?? (path as NSString).deletingLastPathComponent
+        let tmp = (dir.isEmpty ? "." : dir) + "/\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0 ... .max)).tmp"
         let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StoreError.io(operation: "create", path: tmp, errno: errno) }
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            var off = 0
-            while off < raw.count {
-                let n = write(fd, raw.baseAddress! + off, raw.count - off)
-                if n <= 0 { if errno == EINTR { continue }; return false }
-                off += n
-            }
-            return true
+        var off = 0
+        var ok = true
+        while off < bytes.count {
+            let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n <= 0 { if errno == EINTR { continue }; ok = false; break }
+            off += n
         }
         if !ok || (sync && fsync(fd) != 0) {
             let code = errno

@@ -87,31 +87,9 @@ public enum ExportStage: Stage {
                 continue
             }
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try atomicCopy(bytes, to: target.path)
+            try ArtifactStore.writeAtomically(bytes, to: target.path)
             written.append(target.relativePathForDisplay)
         }
         return written
-    }
-
-    static func atomicCopy(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StoreError.io(operation: "create", path: tmp, errno: errno) }
-        var off = 0
-        while off < bytes.count {
-            let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
-            if n <= 0 {
-                if errno == EINTR { continue }
-                let code = errno; close(fd); unlink(tmp)
-                throw StoreError.io(operation: "write", path: tmp, errno: code)
-            }
-            off += n
-        }
-        fsync(fd)
-        close(fd)
-        guard rename(tmp, path) == 0 else {
-            let code = errno; unlink(tmp)
-            throw StoreError.io(operation: "rename into", path: path, errno: code)
-        }
     }
 }

@@ -31,9 +31,8 @@ public final class EmbeddingMatrix: @unchecked Sendable {
         var raw: UnsafeMutableRawPointer?
         #if os(Linux)
         // Opt-in (W2V_PIPE_HUGEPAGES=1): 2 MiB aligned and advised for transparent huge pages.
-        // One thread gains ~10% (fewer TLB misses), but on the 2-vCPU VMs we measured, two
-        // threads on huge-page tables ran at 0.39M words/s against 1.0M with 4 KiB pages
-        // (en-corpus, sgns), so it is off by default.
+        // One thread gained ~10% (fewer TLB misses) on en-corpus; with two threads we saw no
+        // gain (runs on this 2-vCPU VM varied 2× either way), so it is off by default.
         if bytes >= EmbeddingMatrix.hugePageThreshold, getenv("W2V_PIPE_HUGEPAGES") != nil {
             let huge = 2 << 20
             let rounded = (bytes + huge - 1) / huge * huge

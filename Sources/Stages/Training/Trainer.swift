@@ -240,8 +240,8 @@ final class TrainingJob: @unchecked Sendable {
         var rng = Word2VecRandom(seed: cfg.seed &+ UInt64(epoch) &* 0xD1B5_4A32_D192_ED03, worker: worker)
 
         // All of a worker's scratch space in one page-aligned block, each piece on its own cache
-        // lines: small per-thread heap blocks can share a cache line with another thread's, and
-        // the writes in the inner loop then bounce that line between cores.
+        // lines, so nothing the inner loop writes can share a cache line with another worker's
+        // data (small heap blocks from different threads may otherwise sit side by side).
         func lines(_ bytes: Int) -> Int { (bytes + 127) / 128 * 128 }
         let sizes = [lines(maxLen * 4), lines((negatives + 1) * 4), lines(2 * window * 4), lines(2 * dim * 4),
                      lines(2 * window * (negatives + 1) * 4), lines((negatives + 1) * dim * 4)]
