@@ -135,7 +135,7 @@ public final class Tokenizer {
                             digitIDs[d] = w.withUTF8 { table.id(of: $0.baseAddress!, length: $0.count, hash: WordTable.hash($0.baseAddress!, $0.count), increment: 0) }
                         }
                         ids[n] = digitIDs[d]
-                        bumpDigit(table, digitIDs[d])
+                        table.counts[Int(digitIDs[d])] &+= 1
                         n += 1
                         i += 1
                         continue
@@ -168,11 +168,6 @@ public final class Tokenizer {
             }
         }
         return (table, ids, n)
-    }
-
-    @inline(__always)
-    private func bumpDigit(_ table: WordTable, _ id: UInt32) {
-        table.counts[Int(id)] &+= 1
     }
 }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Pipeline
 
-/// unzip: reads one member of a zip archive through libzip (CRC checked) into a `text` artifact.
+/// unzip: reads one member of a zip archive through libzip (CRC checked) into a `text` artifact,
+/// whose payload is the member's bytes, unchanged (format 1).
 public enum UnzipStage: Stage {
     public static let typeName = "unzip"
     public static let summary = "Read the corpus text out of a zip archive (libzip; CRC checked)"
@@ -46,9 +47,4 @@ public enum UnzipStage: Stage {
         msg += "\n  or run experiments/quickstart.json, which runs offline on the sample corpus shipped in data/"
         return msg
     }
-}
-
-/// Reads a `text` artifact: the payload is the member's bytes, unchanged.
-public enum TextArtifact {
-    public static func bytes(_ reader: ArtifactReader) -> UnsafeRawBufferPointer { reader.payload }
 }
