@@ -44,6 +44,9 @@ enum CLIExit {
         case let e as SpecError:
             printError(e.description)
             return ExitCode(2)
+        case let e as ValidationError:
+            printError("error: \(e.message)")
+            return ExitCode(2)
         case is CancelledError:
             printError("interrupted: stopped cleanly; no partial artifact was kept")
             return ExitCode(130)
@@ -55,6 +58,16 @@ enum CLIExit {
 
     static func printError(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+}
+
+extension Experiment {
+    /// The experiment of trial `index` of this sweep (for `--trial`); `file` is for the message.
+    func trial(_ index: Int, file: String) throws -> Experiment {
+        guard trials.indices.contains(index) else {
+            throw ValidationError(trials.isEmpty ? "--trial: \(file) has no sweep" : "--trial: \(file) has trials 0…\(trials.count - 1)")
+        }
+        return trials[index].experiment
     }
 }
 

@@ -305,29 +305,27 @@ final class TrainingJob: @unchecked Sendable {
                             let centre = sentence[i]
                             let b = drawWindowRadius(window, &rng)
                             let lo = max(0, i - b), hi = min(len - 1, i + b)
-                            if isCBOW {
+                            if isCBOW || batched {
+                                // The whole window at once: one update per centre word.
                                 var cw = 0
                                 for j in lo...hi where j != i { contexts[cw] = sentence[j]; cw &+= 1 }
                                 if cw == 0 { continue }
                                 targets[0] = centre
                                 let n = takeNegatives(centre)
-                                sentenceLoss += Kernels.cbow(input: inPtr, output: outPtr, dimension: dim,
-                                                             contextRows: contexts, contextCount: cw,
-                                                             targets: targets, targetCount: n, alpha: alpha, mean: mean,
-                                                             hidden: scratch, neu1e: scratch + dim, sigmoid: sig)
-                                localPairs &+= 1
-                            } else if batched {
-                                var cw = 0
-                                for j in lo...hi where j != i { contexts[cw] = sentence[j]; cw &+= 1 }
-                                if cw == 0 { continue }
-                                targets[0] = centre
-                                let n = takeNegatives(centre)
-                                sentenceLoss += Kernels.sgnsBatch(input: inPtr, output: outPtr, dimension: dim,
-                                                                  contextRows: contexts, contextCount: cw,
-                                                                  targets: targets, targetCount: n, alpha: alpha,
-                                                                  scores: scores, outGrad: outGrad,
-                                                                  sigmoid: sig)
-                                localPairs &+= cw
+                                if isCBOW {
+                                    sentenceLoss += Kernels.cbow(input: inPtr, output: outPtr, dimension: dim,
+                                                                 contextRows: contexts, contextCount: cw,
+                                                                 targets: targets, targetCount: n, alpha: alpha, mean: mean,
+                                                                 hidden: scratch, neu1e: scratch + dim, sigmoid: sig)
+                                    localPairs &+= 1
+                                } else {
+                                    sentenceLoss += Kernels.sgnsBatch(input: inPtr, output: outPtr, dimension: dim,
+                                                                      contextRows: contexts, contextCount: cw,
+                                                                      targets: targets, targetCount: n, alpha: alpha,
+                                                                      scores: scores, outGrad: outGrad,
+                                                                      sigmoid: sig)
+                                    localPairs &+= cw
+                                }
                             } else {
                                 targets[0] = centre
                                 for j in lo...hi where j != i {

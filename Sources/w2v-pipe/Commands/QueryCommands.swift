@@ -121,10 +121,7 @@ struct ReportCommand: ParsableCommand {
         do {
             var exp = try loadExperiment(experiment)
             let store = try storeOptions.openStore()
-            if let trial {
-                guard exp.trials.indices.contains(trial) else { throw ValidationError("--trial: no trial \(trial) in \(experiment)") }
-                exp = exp.trials[trial].experiment
-            }
+            if let trial { exp = try exp.trial(trial, file: experiment) }
             if let html {
                 let rows = Comparison.collect([exp], store: store)
                 let swept = exp.trials.first.map { _ in Array(Set(exp.trials.flatMap { $0.assignments.map(\.key) })).sorted() } ?? Comparison.varyingSettings(rows)

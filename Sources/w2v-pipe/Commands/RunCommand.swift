@@ -55,12 +55,7 @@ struct RunCommand: ParsableCommand {
             var experiment = try loadExperiment(self.experiment)
             let store = try storeOptions.openStore()
             let quiet = self.quiet
-            if let trial {
-                guard experiment.trials.indices.contains(trial) else {
-                    throw ValidationError(experiment.trials.isEmpty ? "--trial: \(self.experiment) has no sweep" : "--trial: \(self.experiment) has trials 0…\(experiment.trials.count - 1)")
-                }
-                experiment = experiment.trials[trial].experiment
-            }
+            if let trial { experiment = try experiment.trial(trial, file: self.experiment) }
             if slurm.executor == .slurm {
                 if dryRun { print(slurm.executor(experiment, store: store).scripts().trials); return }
                 if !(try SlurmCLI.submit(experiment, store: store, options: slurm)) { throw ExitCode(1) }

@@ -30,8 +30,7 @@ struct StatusCommand: ParsableCommand {
         do {
             var experiment = try loadExperiment(self.experiment)
             if let trial {
-                guard experiment.trials.indices.contains(trial) else { throw ValidationError("--trial: no trial \(trial) in \(self.experiment)") }
-                experiment = experiment.trials[trial].experiment
+                experiment = try experiment.trial(trial, file: self.experiment)
             } else if !experiment.trials.isEmpty && !json {
                 let store = try storeOptions.openStore()
                 let engine = Engine(store: store)

@@ -33,10 +33,10 @@ struct VectorSource: ParsableArguments {
         var exp = try loadExperiment(experiment!)
         let store = try storeOptions.openStore()
         if !exp.trials.isEmpty {
-            guard let trial, exp.trials.indices.contains(trial) else {
+            guard let trial else {
                 throw ValidationError("\(experiment!) is a sweep of \(exp.trials.count) trials; choose one with --trial 0…\(exp.trials.count - 1)")
             }
-            exp = exp.trials[trial].experiment
+            exp = try exp.trial(trial, file: experiment!)
         }
         let producers = exp.stages.filter { s in s.type.outputs.contains { $0.kind == ArtifactKind.embeddings } }
         let chosen: StageInstance
