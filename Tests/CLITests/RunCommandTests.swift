@@ -69,6 +69,7 @@ struct RunCommandTests {
         #expect(r.stderr.contains("mattmahoney.net/dc/text8.zip"))
         #expect(r.stderr.contains("31,344,016 bytes"))
         #expect(r.stderr.contains("experiments/quickstart.json"))
+        #expect(r.stderr.contains("w2v-pipe fetch experiments/baseline.json"))
     }
 
     @Test func killedMidStageThenRerunGivesTheSameDigests() throws {

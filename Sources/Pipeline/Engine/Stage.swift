@@ -104,6 +104,10 @@ public protocol Stage {
     /// (a default is provided; stages may say where to get the file).
     static func explainMissingFile(parameter: String, url: URL, parameters: ResolvedParameters) -> String
 
+    /// Where the file of an `.inputFile` parameter can be downloaded from, if the stage knows
+    /// (`w2v-pipe fetch` uses it). Default: nowhere.
+    static func remoteSource(parameter: String, parameters: ResolvedParameters) -> RemoteSource?
+
     /// Called after the stage ran or was reused, to place copies of its outputs outside the
     /// store (e.g. exported vector files). Returns the paths it wrote. Default: nothing.
     static func publish(outputs: [String: ArtifactReader], parameters: ResolvedParameters, experimentFile: URL) throws -> [String]
@@ -112,6 +116,7 @@ public protocol Stage {
 }
 
 extension Stage {
+    public static func remoteSource(parameter: String, parameters: ResolvedParameters) -> RemoteSource? { nil }
     public static var publishes: Bool { false }
     public static func publish(outputs: [String: ArtifactReader], parameters: ResolvedParameters, experimentFile: URL) throws -> [String] { [] }
 }

@@ -10,8 +10,9 @@ public enum UnzipStage: Stage {
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("path", .inputFile, help: "the zip archive, relative to the experiment file"),
         ParameterSpec("member", .string, default: .null, help: "the member to read; default: the only one"),
-        ParameterSpec("url", .string, default: .null, identity: .ignored, help: "where to download the archive if it is missing (for the error message)"),
-        ParameterSpec("expected_bytes", .integer(0...Int64.max), default: .null, identity: .ignored, help: "the archive's size as published (for the error message)"),
+        ParameterSpec("url", .string, default: .null, identity: .ignored, help: "where `w2v-pipe fetch` downloads the archive from when it is missing"),
+        ParameterSpec("expected_bytes", .integer(0...Int64.max), default: .null, identity: .ignored, help: "the archive's size as published; a download of another size is rejected"),
+        ParameterSpec("sha256", .string, default: .null, identity: .ignored, help: "the archive's SHA-256 as published (hex); a download with another digest is rejected"),
     ]
     public static let inputs: [InputSpec] = []
     public static let outputs = [OutputSpec("text", kind: ArtifactKind.text)]
@@ -46,5 +47,12 @@ public enum UnzipStage: Stage {
         }
         msg += "\n  or run experiments/quickstart.json, which runs offline on the sample corpus shipped in data/"
         return msg
+    }
+
+    public static func remoteSource(parameter: String, parameters: ResolvedParameters) -> RemoteSource? {
+        guard parameter == "path", let text = parameters.optionalString("url"), let url = URL(string: text),
+              url.scheme != nil else { return nil }
+        return RemoteSource(url: url, expectedBytes: parameters.optionalInt("expected_bytes").map(Int64.init),
+                            sha256: parameters.optionalString("sha256"))
     }
 }

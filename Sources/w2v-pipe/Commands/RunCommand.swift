@@ -97,7 +97,10 @@ struct RunCommand: ParsableCommand {
             }
             Cancellation.install()
             let start = Date()
-            if !quiet { print("experiment \(experiment.name) (\(self.experiment)), store \(store.root.relativePathForDisplay)/") }
+            if !quiet {
+                print("experiment \(experiment.name) (\(self.experiment)), store \(store.root.relativePathForDisplay)/")
+                fflush(stdout)
+            }
             let results = try engine.run(experiment)
             let ran = results.filter { if case .ran = $0.1 { return true }; return false }.count
             let elapsed = Date().timeIntervalSince(start)
@@ -109,7 +112,9 @@ struct RunCommand: ParsableCommand {
         } catch let e as ExitCode {
             throw e
         } catch {
-            throw CLIExit.fail(error)
+            let exit = CLIExit.fail(error)
+            if let hint = FetchCommand.hint(self.experiment) { CLIExit.printError(hint) }
+            throw exit
         }
     }
 }
