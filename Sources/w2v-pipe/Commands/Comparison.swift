@@ -156,8 +156,8 @@ enum Comparison {
             body += "</tr>\n"
         }
         body += "</tbody></table>\n"
-        // Loss curves
-        let curves = rows.filter { !$0.lossCurve.isEmpty }.map { SVGChart.Series(name: $0.name, points: $0.lossCurve) }
+        // Loss curves (series sorted by name, as in the other charts, so a trial tends to keep its colour)
+        let curves = rows.filter { !$0.lossCurve.isEmpty }.sorted { $0.name < $1.name }.map { SVGChart.Series(name: $0.name, points: $0.lossCurve) }
         body += "<h2>Training loss</h2>\n" + SVGChart.line(title: "Running loss per positive pair", xLabel: "fraction of training", yLabel: "loss", series: curves) + "\n"
         // Metric vs each swept parameter
         body += "<h2>Metrics against swept parameters</h2>\n"
