@@ -231,6 +231,16 @@ func trainIdentity(tokens: [UInt32], vocab: Int, config: TrainingConfiguration,
     #expect(m.epochsTrained == 0 && m.vocabularySize == 50 && m.dimension == 20)
     let resumed = EmbeddingMatrix(rows: 50, dimension: 20, values: v)
     #expect(resumed.toArray() == v)
+    // gensim 4's range (±1/dim): the same draws, twice as wide.
+    let wide = EmbeddingModel(vocabularySize: 50, dimension: 20, seed: 1, initRange: 1).inputVectors.toArray()
+    #expect(zip(wide, v).allSatisfy { $0 == 2 * $1 })
+    let config = TrainingConfiguration(dimension: 20, seed: 1, initRange: 1)
+    #expect(Trainer.makeModel(vocabularySize: 50, configuration: config).inputVectors.toArray() == wide)
+    // A configuration saved before init_range existed decodes as word2vec.c's range.
+    var old = try! JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfiguration(dimension: 20, seed: 1))) as! [String: Any]
+    old.removeValue(forKey: "initRange")
+    let decoded = try! JSONDecoder().decode(TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: old))
+    #expect(Trainer.makeModel(vocabularySize: 50, configuration: decoded).inputVectors.toArray() == v)
 }
 
 @Test func vectorMathMatchesScalar() {

@@ -19,11 +19,12 @@ public final class EmbeddingModel {
     }
 
     /// word2vec.c initialisation: input vectors uniform in ±0.5/dimension ((rand − 0.5)/dimension,
-    /// drawn from the LCG seeded by `seed`), output vectors zero.
-    public convenience init(vocabularySize: Int, dimension: Int, seed: UInt64) {
+    /// drawn from the LCG seeded by `seed`), output vectors zero. `initRange` scales the half-width
+    /// (±initRange/dimension; gensim 4 uses 1.0).
+    public convenience init(vocabularySize: Int, dimension: Int, seed: UInt64, initRange: Float = 0.5) {
         let input = EmbeddingMatrix(rows: vocabularySize, dimension: dimension)
         var rng = Word2VecRandom(seed: seed, worker: -1)
-        let scale = 1 / Float(dimension)
+        let scale = 2 * initRange / Float(dimension)
         let p = input.pointer
         for i in 0..<(vocabularySize * dimension) {
             p[i] = (rng.unitFloat() - 0.5) * scale

@@ -47,7 +47,8 @@ public struct Trainer {
 
     /// A freshly initialised model (word2vec.c initialisation, seeded by `configuration.seed`).
     public static func makeModel(vocabularySize: Int, configuration: TrainingConfiguration) -> EmbeddingModel {
-        EmbeddingModel(vocabularySize: vocabularySize, dimension: configuration.dimension, seed: configuration.seed)
+        EmbeddingModel(vocabularySize: vocabularySize, dimension: configuration.dimension, seed: configuration.seed,
+                       initRange: configuration.initRange ?? 0.5)
     }
 
     /// Trains `model` in place for `configuration.epochs` epochs.

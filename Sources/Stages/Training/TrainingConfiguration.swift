@@ -30,6 +30,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var cbowMean: Bool
     /// SGNS only: share one set of negatives across a centre word's window (HogBatch, Ji et al. 2016).
     public var batchedNegatives: Bool
+    /// Input vectors start uniform in ±initRange/dimension: 0.5 as word2vec.c, 1.0 as gensim 4.
+    /// Optional so that configurations saved in models before it existed still decode (nil = 0.5).
+    public var initRange: Float?
 
     public init(model: ModelKind = .sgns,
                 dimension: Int = 100,
@@ -42,7 +45,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
                 threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount),
                 seed: UInt64 = 1,
                 cbowMean: Bool = true,
-                batchedNegatives: Bool = false) {
+                batchedNegatives: Bool = false,
+                initRange: Float = 0.5) {
         self.model = model
         self.dimension = dimension
         self.windowSize = windowSize
@@ -55,6 +59,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         self.seed = seed
         self.cbowMean = cbowMean
         self.batchedNegatives = batchedNegatives
+        self.initRange = initRange
     }
 
     /// word2vec.c defaults: 0.025 for skip-gram, 0.05 for CBOW.
