@@ -112,8 +112,7 @@ public enum Downloader {
             throw DownloadError.io(operation: "rename into", path: destination.path, message: String(cString: strerror(errno)))
         }
         keep = true
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        ArtifactStore.fsyncDirectory(dir)
         return DownloadResult(bytes: outcome.bytes, sha256: digest, seconds: Date().timeIntervalSince(start))
     }
 }

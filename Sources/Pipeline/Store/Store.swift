@@ -64,7 +64,7 @@ public final class ArtifactStore: @unchecked Sendable {
             unlink(writer.temporaryPath)
             throw StoreError.io(operation: "move artifact into", path: destination, errno: code)
         }
-        fsyncDirectory(dir)
+        Self.fsyncDirectory(dir)
         markVerified(digest)
         return OutputRecord(digest: digest, kind: header.kind, bytes: header.payloadLength + UInt64(ArtifactHeader.size))
     }
@@ -215,7 +215,8 @@ public final class ArtifactStore: @unchecked Sendable {
         }
     }
 
-    func fsyncDirectory(_ path: String) {
+    /// Makes a rename in `path` durable.
+    static func fsyncDirectory(_ path: String) {
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 { fsync(fd); close(fd) }
     }

@@ -19,7 +19,7 @@ public enum TrainStage: Stage {
         ParameterSpec("seed", .integer(0...Int64.max), default: .integer(1), help: "random seed; with threads 1, the same seed gives byte-identical artifacts"),
         ParameterSpec("cbow_mean", .bool, default: .bool(true), help: "CBOW: mean of the context vectors (true) or their sum (-cbow 1 uses the mean)"),
         ParameterSpec("batched_negatives", .bool, default: .bool(false), help: "skip-gram: share a centre word's negatives across its window (HogBatch); faster, opt-in"),
-        ParameterSpec("init_range", .number(0.001...10), default: .number(0.5), help: "input vectors start uniform in ±init_range/dim: 0.5 as word2vec.c; gensim 4 uses 1.0 (1 point more analogy accuracy after 1 epoch on text8-sized data, the same after 5)"),
+        ParameterSpec("init_range", .number(0.001...10), default: .number(0.5), help: "input vectors start uniform in ±init_range/dim: 0.5 as word2vec.c; gensim 4 uses 1.0 (about 1 point more analogy accuracy after 1 epoch on a text8-sized corpus, in one run)"),
     ]
     public static let inputs = [
         InputSpec("tokens", kind: ArtifactKind.tokens),

@@ -106,8 +106,7 @@ struct FetchCommand: ParsableCommand {
             return false
         }
         print("  \(shown)  downloading \(source.url.absoluteString)\(source.expectedBytes.map { " (\(Format.bytes($0)))" } ?? "")")
-        let mode: ProgressMode = progress == .none ? .quiet : (progress == .lines ? .lines(every: 5) : .automatic)
-        let reporter = ProgressReporter(label: "fetch", mode: mode)
+        let reporter = ProgressReporter(label: "fetch", mode: progress.mode())
         let start = Date()
         let result: DownloadResult
         do {

@@ -48,7 +48,17 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    enum ProgressChoice: String, ExpressibleByArgument, CaseIterable { case auto, lines, none }
+    enum ProgressChoice: String, ExpressibleByArgument, CaseIterable {
+        case auto, lines, none
+
+        func mode(quiet: Bool = false) -> ProgressMode {
+            switch (self, quiet) {
+            case (_, true), (.none, _): return .quiet
+            case (.lines, _): return .lines(every: 5)
+            case (.auto, _): return .automatic
+            }
+        }
+    }
 
     func run() throws {
         do {
@@ -70,7 +80,7 @@ struct RunCommand: ParsableCommand {
                 let verify = self.verify, progress = self.progress
                 let ok = SweepCLI.run(experiment, store: store, jobs: jobs, failFast: failFast, quiet: quiet) { engine in
                     engine.forceVerify = verify
-                    engine.progressMode = quiet || progress == .none ? .quiet : (progress == .lines ? .lines(every: 5) : .automatic)
+                    engine.progressMode = progress.mode(quiet: quiet)
                 }
                 if Cancellation.isRequested { throw CancelledError() }
                 if !ok { throw ExitCode(1) }
@@ -82,11 +92,7 @@ struct RunCommand: ParsableCommand {
             }
             engine.forceVerify = verify
             if let cpus = ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"].flatMap(Int.init) { engine.coreBudget = cpus }
-            switch (progress, quiet) {
-            case (_, true), (.none, _): engine.progressMode = .quiet
-            case (.lines, _): engine.progressMode = .lines(every: 5)
-            case (.auto, _): engine.progressMode = .automatic
-            }
+            engine.progressMode = progress.mode(quiet: quiet)
             if dryRun {
                 print("plan for \(experiment.name) (\(self.experiment)), store \(store.root.relativePathForDisplay)/")
                 let plan = engine.plan(experiment)
