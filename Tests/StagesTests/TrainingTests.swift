@@ -354,7 +354,10 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     // Untrained (output vectors zero) the loss is (K+1)·ln 2 per pair.
     let untrained = 6 * log(2.0)
     let first = result.lossCurve.first!.loss
-    #expect(result.finalLoss < first * 0.9, "loss \(first) → \(result.finalLoss)")
+    // With Hogwild threads the first 1% point depends on scheduling (under load it came out
+    // near the final loss), so the first-point comparison holds for one thread only; the
+    // untrained-loss bound and the group structure below hold for any thread count.
+    if threads == 1 { #expect(result.finalLoss < first * 0.9, "loss \(first) → \(result.finalLoss)") }
     #expect(result.finalLoss < untrained * 0.6, "loss \(untrained) → \(result.finalLoss)")
     #expect(model.epochsTrained == 4)
     var within = 0.0, across = 0.0, nw = 0, na = 0
