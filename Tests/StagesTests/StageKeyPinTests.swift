@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import Pipeline
+@testable import Stages
+
+/// The stage keys of the shipped experiments are pinned: a store built by an earlier version
+/// stays fresh after a refactor of how parameters are declared. Inputs and files enter the key
+/// by digest, so fixed stand-ins are used for them; what is pinned is everything a stage's own
+/// declaration contributes (type, implementation version, parameters with defaults filled in).
+/// If a key must change, bump that stage's implementation version and update the pin.
+@Suite("stage keys of the shipped experiments")
+struct StageKeyPinTests {
+    /// Every stage type with every parameter given (integers written as 3.0, numbers as integers,
+    /// optional ones set), beside the shipped files.
+    static let extras = """
+    {"name": "extras", "stages": {
+      "corpus": {"type": "unzip", "params": {"path": "x.zip", "member": "m", "url": "http://example.invalid/x.zip", "expected_bytes": 10, "sha256": "ab"}},
+      "tokens": {"type": "tokenize", "inputs": {"text": "corpus.text"}, "params": {"format": "text8", "threads": 3}},
+      "vocab": {"type": "build-vocab", "inputs": {"tokens": "tokens.tokens"}, "params": {"min_count": 3.0, "max_vocab_size": 1000}},
+      "subsample": {"type": "subsample", "inputs": {"vocab": "vocab.vocab"}, "params": {"t": 0}},
+      "train": {"type": "train", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"},
+                "params": {"model": "cbow", "dim": 50, "window": 8, "negatives": 10, "ns_exponent": 1, "epochs": 2, "learning_rate": 0.03,
+                           "min_learning_rate_fraction": 0.001, "threads": 1, "seed": 7, "cbow_mean": false, "batched_negatives": true, "init_range": 1}},
+      "more": {"type": "train-more", "inputs": {"model": "train.model", "tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"},
+               "params": {"epochs": 3, "learning_rate": 0.01, "threads": 2, "seed": 9}},
+      "more2": {"type": "train-more", "inputs": {"model": "train.model", "tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"}},
+      "evaluate": {"type": "evaluate", "inputs": {"embeddings": "more.embeddings"},
+                   "params": {"analogies": "a.txt", "similarity": "s.tsv", "restrict_vocab": 5000, "probes": ["x", "y"], "k": 3}},
+      "evaluate2": {"type": "evaluate", "inputs": {"embeddings": "train.embeddings"}, "params": {"analogies": null, "similarity": null}},
+      "export": {"type": "export", "inputs": {"embeddings": "train.embeddings"}, "params": {"format": "tsv", "path": "out", "normalize": true, "limit": 100}}
+    }}
+    """
+
+    static func keys(_ file: String) throws -> [String: String] {
+        var url = URL(fileURLWithPath: CLIPaths.repoRoot + "/experiments/" + file)
+        if file == "extras.json" {
+            url = FileManager.default.temporaryDirectory.appendingPathComponent("w2v-keypins-\(UUID().uuidString)/extras.json")
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try extras.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let experiment = try ExperimentLoader.load(url, registry: Word2VecStages.registry)
+        let units = experiment.trials.isEmpty ? [experiment] : experiment.trials.map(\.experiment)
+        var out: [String: String] = [:]
+        for unit in units {
+            for stage in unit.stages {
+                var inputs: [String: String] = [:]
+                for (slot, ref) in stage.inputs { inputs[slot] = "\(ref.stage).\(ref.output)" }
+                var files: [String: FileRecord] = [:]
+                for (param, _) in stage.files {
+                    files[param] = FileRecord(path: param, digest: "file:" + param, bytes: 0)
+                }
+                let identity = StageIdentity(type: stage.type.typeName, implementationVersion: stage.type.implementationVersion,
+                                             parameters: stage.keyParameters, inputs: inputs, files: files)
+                out["\(unit.name)/\(stage.id)"] = identity.key
+            }
+        }
+        return out
+    }
+
+    @Test("keys are byte-identical to the ones stores were built with", arguments: [
+        "quickstart.json", "baseline.json", "sgns-vs-cbow.json", "sweep-window-negatives.json", "extras.json",
+    ])
+    func pinned(_ file: String) throws {
+        let actual = try Self.keys(file)
+        let expected = Self.pins.filter { $0.key.hasPrefix(file.replacingOccurrences(of: ".json", with: "")) }
+        #expect(!expected.isEmpty)
+        for (name, key) in expected.sorted(by: { $0.key < $1.key }) {
+            #expect(actual[name] == key, "key of \(name) changed")
+        }
+        #expect(Set(actual.keys) == Set(expected.keys))
+    }
+
+    /// Computed on main at f4542ba, before parameters became typed values.
+    static let pins: [String: String] = [
+        "quickstart/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "quickstart/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "quickstart/export": "3ebf7ae048541b7805db71804d774f8a876a288a2f18938c7ca24d8e6bba746d",
+        "quickstart/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "quickstart/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "quickstart/train": "ea0aba97195dde352f7873954b829e1b8ce864a940075f29075418c69e4aadcc",
+        "quickstart/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "baseline/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "baseline/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "baseline/export": "3ebf7ae048541b7805db71804d774f8a876a288a2f18938c7ca24d8e6bba746d",
+        "baseline/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "baseline/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "baseline/train": "ea0aba97195dde352f7873954b829e1b8ce864a940075f29075418c69e4aadcc",
+        "baseline/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "sgns-vs-cbow@cbow/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "sgns-vs-cbow@cbow/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "sgns-vs-cbow@cbow/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "sgns-vs-cbow@cbow/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "sgns-vs-cbow@cbow/train": "0cf2c502cea13b002723102e5457d164cb3f8c3788c79db95763494d44900cf5",
+        "sgns-vs-cbow@cbow/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "sgns-vs-cbow@sgns/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "sgns-vs-cbow@sgns/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "sgns-vs-cbow@sgns/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "sgns-vs-cbow@sgns/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "sgns-vs-cbow@sgns/train": "e6914f6011b91249dd622c683cb090d35cb3241985a21e9dab82aa1228cc6043",
+        "sgns-vs-cbow@sgns/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "sweep-window-negatives@train.negatives=2,train.window=2/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "sweep-window-negatives@train.negatives=2,train.window=2/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "sweep-window-negatives@train.negatives=2,train.window=2/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "sweep-window-negatives@train.negatives=2,train.window=2/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "sweep-window-negatives@train.negatives=2,train.window=2/train": "2f92ea733dd52ed801572643a1a9c9e59936f8425936797a56cee6ae90eaf7d7",
+        "sweep-window-negatives@train.negatives=2,train.window=2/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "sweep-window-negatives@train.negatives=2,train.window=5/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "sweep-window-negatives@train.negatives=2,train.window=5/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "sweep-window-negatives@train.negatives=2,train.window=5/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "sweep-window-negatives@train.negatives=2,train.window=5/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "sweep-window-negatives@train.negatives=2,train.window=5/train": "97f000d4400567e9414b7bc4fde181f871cb8d6e384305ce7cad37ab21251655",
+        "sweep-window-negatives@train.negatives=2,train.window=5/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "sweep-window-negatives@train.negatives=2,train.window=8/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "sweep-window-negatives@train.negatives=2,train.window=8/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "sweep-window-negatives@train.negatives=2,train.window=8/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "sweep-window-negatives@train.negatives=2,train.window=8/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "sweep-window-negatives@train.negatives=2,train.window=8/train": "55a49e6369c25ed6fb868eefbfffb818bc96059593fa402c6daa3fc6c6c1d63d",
+        "sweep-window-negatives@train.negatives=2,train.window=8/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "sweep-window-negatives@train.negatives=5,train.window=2/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "sweep-window-negatives@train.negatives=5,train.window=2/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "sweep-window-negatives@train.negatives=5,train.window=2/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "sweep-window-negatives@train.negatives=5,train.window=2/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "sweep-window-negatives@train.negatives=5,train.window=2/train": "5c15335889adbb853f85fded4a118166c3d9766d04b7177b6e08746e5fc90c92",
+        "sweep-window-negatives@train.negatives=5,train.window=2/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "sweep-window-negatives@train.negatives=5,train.window=5/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "sweep-window-negatives@train.negatives=5,train.window=5/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "sweep-window-negatives@train.negatives=5,train.window=5/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "sweep-window-negatives@train.negatives=5,train.window=5/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "sweep-window-negatives@train.negatives=5,train.window=5/train": "1b1fb75325c6dbb43ea89d025bb45955e77d5854dda45ccdb7afd0dfef65ad60",
+        "sweep-window-negatives@train.negatives=5,train.window=5/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "sweep-window-negatives@train.negatives=5,train.window=8/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "sweep-window-negatives@train.negatives=5,train.window=8/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",
+        "sweep-window-negatives@train.negatives=5,train.window=8/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "sweep-window-negatives@train.negatives=5,train.window=8/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "sweep-window-negatives@train.negatives=5,train.window=8/train": "4ad97a8c63c3ca1134a51cb07a0c3733e3f1c1894fb68a4e7df7bf2bde7d44be",
+        "sweep-window-negatives@train.negatives=5,train.window=8/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "extras/corpus": "ae026935a9b1033bd688debd94b2cdbe03120e042f556ce602b4fa9ca3358448",
+        "extras/evaluate": "5426bfb9c2e92f092082e683bade648a9c87d09b499dcf1cbab57c9c141cf43e",
+        "extras/evaluate2": "991e830eaa8a456d2c3e07e2444adf625e301fd92ad6a68662e21d024741f7c1",
+        "extras/export": "80c5915de53a3a5a3242b22f0397369c167192611a54a28b80ef9919c403f59a",
+        "extras/more": "728e263088f8fee9c4c054b9711dcbc7821d1555ba035e9fc5e6b96f75ad529a",
+        "extras/more2": "6cb43d5761b4ed1335bb9e36e13ff5bdd93312eaf439a4a7bec52b46e69f5c95",
+        "extras/subsample": "d8f5d6afcaa63f82de0f25002093073b27b2072fc3bc9883e59b32ca6f0562b0",
+        "extras/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "extras/train": "e1cb17ae0226ae39dafcff5518f269dbdd301ef43b75b919bcba38e2f2c859f5",
+        "extras/vocab": "324ccd6e58d97eb8336bb090c4289e35b2ca8c5b7b1986e5022642394073b6ae",
+    ]
+}
