@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import Testing
 
 @Suite("w2v-pipe run / status end to end", .serialized)
@@ -59,6 +60,36 @@ struct RunCommandTests {
         #expect(r.status == 2)
         #expect(r.stderr.contains("experiments/bad.json: stages.v.params.min_cout: unknown parameter of stage type `build-vocab`; did you mean `min_count`?"))
         #expect(r.stderr.contains("stages.v.inputs.tokens: refers to stage `t`, which does not exist"))
+    }
+
+    /// `null` for a parameter that does not document it: exit 2 at validation with the path,
+    /// for every parameter of the quickstart (was a trap at run time, lock file left behind).
+    @Test func nullParametersExit2BeforeAnythingRuns() throws {
+        let project = try CLI.makeProject()
+        defer { try? FileManager.default.removeItem(at: project) }
+        let original = try String(contentsOf: project.appendingPathComponent("experiments/quickstart.json"), encoding: .utf8)
+        for (stage, param, expected) in [("train", "dim", "expected an integer in 1…4096, got null"),
+                                         ("train", "model", "expected one of \"sgns\", \"cbow\", got null"),
+                                         ("corpus", "path", "expected a file path (relative to the experiment file), got null"),
+                                         ("export", "path", "expected a destination path (relative to the experiment file), got null"),
+                                         ("vocab", "min_count", "expected a positive integer, got null")] {
+            guard case .object(var top) = try JSONValue.parse(Data(original.utf8)),
+                  case .object(var stages)? = top["stages"], case .object(var body)? = stages[stage] else {
+                Issue.record("quickstart.json changed shape"); return
+            }
+            var params = body["params"]?.objectValue ?? [:]
+            params[param] = .null
+            body["params"] = .object(params)
+            stages[stage] = .object(body)
+            top["stages"] = .object(stages)
+            try JSONValue.object(top).canonicalText.write(to: project.appendingPathComponent("experiments/null.json"), atomically: true, encoding: .utf8)
+            let r = try CLI.run(["run", "experiments/null.json"], cwd: project)
+            #expect(r.status == 2, "\(stage).\(param): \(r.stderr)")
+            #expect(r.stderr.contains("stages.\(stage).params.\(param): \(expected)"), "\(r.stderr)")
+            #expect(!r.stderr.contains("Fatal error"))
+        }
+        let locks = (try? FileManager.default.contentsOfDirectory(atPath: project.appendingPathComponent("artifacts/locks").path)) ?? []
+        #expect(locks.isEmpty)
     }
 
     @Test func baselineWithoutText8SaysWhereToGetIt() throws {

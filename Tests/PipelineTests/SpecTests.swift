@@ -22,7 +22,7 @@ struct SpecTests {
         """)
         #expect(e.name == "e")
         #expect(e.stages.map(\.id) == ["a", "z"])
-        #expect(e.stages[1].parameters.int("factor") == 2) // default filled in
+        #expect(e.stages[1].parameters(as: ScaleStage.Parameters.self)?.factor == 2) // default filled in
     }
 
     @Test func unknownParameterSuggestsTheClosest() throws {

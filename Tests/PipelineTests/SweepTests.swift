@@ -27,8 +27,8 @@ struct SweepTests {
         #expect(e.trials[0].name == "grid@a.value=1,c.factor=3")
         #expect(e.trials[5].name == "grid@a.value=2,c.factor=5")
         #expect(e.trials[4].label == "value=2 factor=4")
-        #expect(e.trials[4].experiment.stage("c")!.parameters.int("factor") == 4)
-        #expect(e.trials[4].experiment.stage("a")!.parameters.int("value") == 2)
+        #expect(e.trials[4].experiment.stage("c")!.parameters(as: ScaleStage.Parameters.self)?.factor == 4)
+        #expect(e.trials[4].experiment.stage("a")!.parameters(as: SourceStage.Parameters.self)?.value == 2)
     }
 
     @Test func trialsShareEveryStageWhoseKeyTheyShare() throws {
@@ -106,7 +106,7 @@ struct SweepTests {
         #expect(e.trials.count == 4)
         #expect(e.trials[2].name == "var@big,a.value=1,c.factor=3")
         #expect(e.trials[2].label == "big value=1 factor=3")
-        #expect(e.trials[2].experiment.stage("b")!.parameters.int("factor") == 10)
+        #expect(e.trials[2].experiment.stage("b")!.parameters(as: ScaleStage.Parameters.self)?.factor == 10)
     }
 
     @Test func sweepErrorsNameThePath() throws {

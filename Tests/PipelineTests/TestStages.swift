@@ -26,16 +26,21 @@ enum SourceStage: Stage {
     static let typeName = "source"
     static let summary = "writes a number"
     static let implementationVersion = 1
-    static let parameters = [
-        ParameterSpec("value", .integer(0...1000), default: .integer(1), help: "the number"),
-        ParameterSpec("label", .string, default: .null, identity: .ignored, help: "not part of the key"),
-    ]
+    struct Parameters: StageParameters {
+        var value = 1
+        var label: String? = nil
+        init() {}
+        static let fields: [ParameterField<Self>] = [
+            .integer("value", \.value, in: 0...1000, help: "the number"),
+            .string("label", \.label, identity: .ignored, help: "not part of the key"),
+        ]
+    }
     static let inputs: [InputSpec] = []
     static let outputs = [OutputSpec("number", kind: "number")]
-    static func run(_ context: StageContext) throws -> StageOutcome {
+    static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
         executions.bump("\(context.experimentName).\(context.stageID)")
-        try writeNumber(context, "number", Int64(context.parameters.int("value")))
-        return StageOutcome(summary: "wrote \(context.parameters.int("value"))")
+        try writeNumber(context, "number", Int64(parameters.value))
+        return StageOutcome(summary: "wrote \(parameters.value)")
     }
 }
 
@@ -43,13 +48,17 @@ enum ScaleStage: Stage {
     static let typeName = "scale"
     static let summary = "multiplies a number"
     static let implementationVersion = 1
-    static let parameters = [ParameterSpec("factor", .integer(0...1000), default: .integer(2), help: "the factor")]
+    struct Parameters: StageParameters {
+        var factor = 2
+        init() {}
+        static let fields: [ParameterField<Self>] = [.integer("factor", \.factor, in: 0...1000, help: "the factor")]
+    }
     static let inputs = [InputSpec("number", kind: "number")]
     static let outputs = [OutputSpec("number", kind: "number")]
-    static func run(_ context: StageContext) throws -> StageOutcome {
+    static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
         executions.bump("\(context.experimentName).\(context.stageID)")
         let n = try readNumber(try context.input("number", maxVersion: 1))
-        try writeNumber(context, "number", n * Int64(context.parameters.int("factor")))
+        try writeNumber(context, "number", n * Int64(parameters.factor))
         return StageOutcome(summary: "scaled")
     }
 }
@@ -59,22 +68,27 @@ enum ScaleStageV2: Stage {
     static let typeName = "scale"
     static let summary = "multiplies a number (v2)"
     static let implementationVersion = 2
-    static let parameters = ScaleStage.parameters
+    typealias Parameters = ScaleStage.Parameters
     static let inputs = ScaleStage.inputs
     static let outputs = ScaleStage.outputs
-    static func run(_ context: StageContext) throws -> StageOutcome { try ScaleStage.run(context) }
+    static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome { try ScaleStage.run(context, parameters: parameters) }
 }
 
 enum FileLengthStage: Stage {
     static let typeName = "file-length"
     static let summary = "writes the length of a file"
     static let implementationVersion = 1
-    static let parameters = [ParameterSpec("path", .inputFile, help: "a file")]
+    struct Parameters: StageParameters {
+        var path: InputFile? = nil
+        init() {}
+        static let fields: [ParameterField<Self>] = [.file("path", \.path, required: true, nullable: false, help: "a file")]
+    }
     static let inputs: [InputSpec] = []
     static let outputs = [OutputSpec("number", kind: "number")]
-    static func run(_ context: StageContext) throws -> StageOutcome {
+    static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
         executions.bump("\(context.experimentName).\(context.stageID)")
-        let data = try Data(contentsOf: context.files["path"]!)
+        guard let url = parameters.path?.url else { throw FailingStage.Boom() }
+        let data = try Data(contentsOf: url)
         try writeNumber(context, "number", Int64(data.count))
         return StageOutcome(summary: "\(data.count) bytes")
     }
@@ -85,11 +99,11 @@ enum FailingStage: Stage {
     static let typeName = "fail"
     static let summary = "writes half an output, then throws"
     static let implementationVersion = 1
-    static let parameters: [ParameterSpec] = []
+    typealias Parameters = NoParameters
     static let inputs = [InputSpec("number", kind: "number")]
     static let outputs = [OutputSpec("number", kind: "number")]
     struct Boom: Error {}
-    static func run(_ context: StageContext) throws -> StageOutcome {
+    static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
         let w = try context.output("number", formatVersion: 1)
         try w.write(UInt64(42))
         throw Boom()

@@ -153,12 +153,13 @@ public final class Engine {
             // Blocked: a missing input file. Let the stage explain how to get it.
             if case .stale(let reasons, _) = evaluation.status {
                 for case .fileMissing(let param, _) in reasons {
-                    let url = stage.files[param]!
+                    guard let url = stage.files[param] else { continue }
                     throw StageFailure(stage: stage.id, type: stage.type.typeName,
-                                       underlying: MissingInputFile(message: stage.type.explainMissingFile(parameter: param, url: url, parameters: stage.parameters)))
+                                       underlying: MissingInputFile(message: stage.type.explainMissing(parameter: param, url: url, parameters: stage.parameters)))
                 }
             }
-            preconditionFailure("stage \(stage.id) has unknown inputs after its producers ran")
+            throw StageFailure(stage: stage.id, type: stage.type.typeName,
+                               underlying: StageWiringError(message: "inputs of `\(stage.id)` are unknown after their producers ran"))
         }
         let key = identity.key
         let lock = try StageLock.acquire(path: store.lockPath(key), timeout: lockTimeout) { owner in
@@ -182,14 +183,14 @@ public final class Engine {
         events(.starting(stage: stage, reasons: reasons))
         let progress = ProgressReporter(label: stage.id, mode: progressMode)
         let context = StageContext(stageID: stage.id, experimentName: experiment.name, stageType: stage.type,
-                                   parameters: stage.parameters, files: stage.files, inputDigests: identity.inputs,
+                                   inputDigests: identity.inputs,
                                    store: store, progress: progress, warn: { self.events(.warning("stage `\(stage.id)`: \($0)")) })
         if let coreBudget { context.coreBudget = coreBudget }
         context.noteSink = { self.events(.note(stage: stage, message: $0)) }
         let started = Date()
         let outcome: StageOutcome
         do {
-            outcome = try stage.type.run(context)
+            outcome = try stage.type.run(context, erased: stage.parameters)
             progress.finish()
             try context.checkCancelled()
         } catch {
@@ -218,14 +219,14 @@ public final class Engine {
 
     /// Lets a stage copy its outputs out of the store (export); cheap when already in place.
     func publish(_ stage: StageInstance, record: RunRecord, experiment: Experiment) throws {
-        guard stage.type.publishes else { return }
+        guard let publisher = stage.type as? any PublishingStage.Type else { return }
         var readers: [String: ArtifactReader] = [:]
         for spec in stage.type.outputs {
             guard let out = record.outputs[spec.name] else { continue }
             readers[spec.name] = try store.open(out.digest, kind: spec.kind, maxVersion: .max)
         }
         do {
-            let paths = try stage.type.publish(outputs: readers, parameters: stage.parameters, experimentFile: experiment.file)
+            let paths = try publisher.publishErased(outputs: readers, parameters: stage.parameters, experimentFile: experiment.file)
             if !paths.isEmpty { events(.published(stage: stage, paths: paths)) }
         } catch {
             throw StageFailure(stage: stage.id, type: stage.type.typeName, underlying: error)
@@ -248,9 +249,3 @@ public struct MissingInputFile: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-extension Stage {
-    /// The default message for a missing `.inputFile`; stages may say more (where to get it).
-    public static func explainMissingFile(parameter: String, url: URL, parameters: ResolvedParameters) -> String {
-        "input file not found: \(url.relativePathForDisplay) (parameter `\(parameter)`; paths are relative to the experiment file)"
-    }
-}

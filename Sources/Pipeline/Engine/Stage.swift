@@ -1,64 +1,5 @@
 import Foundation
 
-/// The kind of value a parameter takes, with its constraints.
-public enum ParameterType: Sendable, Equatable {
-    case integer(ClosedRange<Int64>)
-    case number(ClosedRange<Double>)
-    case string
-    case bool
-    case choice([String])
-    /// A path to a file outside the store, relative to the experiment file.
-    /// The stage key depends on the file's content digest, not on its path.
-    case inputFile
-    /// A list of strings (e.g. probe words).
-    case stringList
-
-    var expectation: String {
-        switch self {
-        case .integer(let r):
-            if r.upperBound == .max { return r.lowerBound == 1 ? "a positive integer" : "an integer ≥ \(r.lowerBound)" }
-            return "an integer in \(r.lowerBound)…\(r.upperBound)"
-        case .number(let r):
-            if r.upperBound == .greatestFiniteMagnitude { return "a number ≥ \(r.lowerBound)" }
-            return "a number in \(r.lowerBound)…\(r.upperBound)"
-        case .string: return "a string"
-        case .bool: return "true or false"
-        case .choice(let options): return "one of " + options.map { "\"\($0)\"" }.joined(separator: ", ")
-        case .inputFile: return "a file path (relative to the experiment file)"
-        case .stringList: return "a list of strings"
-        }
-    }
-}
-
-/// How a parameter takes part in the stage key.
-public enum ParameterIdentity: Sendable, Equatable {
-    /// Its value is part of the key (it changes the output).
-    case value
-    /// Only for messages or scheduling; changing it never reruns the stage.
-    case ignored
-}
-
-/// One parameter a stage reads: the schema behind validation, defaults, keys and `--help`.
-public struct ParameterSpec: Sendable {
-    public let name: String
-    public let type: ParameterType
-    /// nil means the parameter is required.
-    public let defaultValue: JSONValue?
-    public let identity: ParameterIdentity
-    public let help: String
-
-    public init(_ name: String, _ type: ParameterType, default defaultValue: JSONValue? = nil,
-                identity: ParameterIdentity = .value, help: String) {
-        self.name = name
-        self.type = type
-        self.defaultValue = defaultValue
-        self.identity = identity
-        self.help = help
-    }
-
-    public var isOptional: Bool { defaultValue != nil }
-}
-
 /// An input slot of a stage, filled by another stage's output.
 public struct InputSpec: Sendable {
     public let name: String
@@ -87,38 +28,101 @@ public struct StageOutcome: Sendable {
 /// A step of an experiment. Implementations live outside the engine (the word2vec stages);
 /// the engine only knows this contract.
 public protocol Stage {
+    /// The stage's parameters: one typed value with its defaults, ranges and help.
+    associatedtype Parameters: StageParameters
     /// Stable name used in experiment files, e.g. `build-vocab`.
     static var typeName: String { get }
     /// One line for `--help` and `w2v-pipe stages`.
     static var summary: String { get }
     /// Bump whenever the same inputs and parameters would now give different bytes.
     static var implementationVersion: Int { get }
-    static var parameters: [ParameterSpec] { get }
     static var inputs: [InputSpec] { get }
     static var outputs: [OutputSpec] { get }
 
     /// Reads inputs and writes outputs through the context. Must not invent paths.
-    static func run(_ context: StageContext) throws -> StageOutcome
+    static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome
+}
 
-    /// The message when a `.inputFile` parameter names a file that does not exist
-    /// (a default is provided; stages may say where to get the file).
-    static func explainMissingFile(parameter: String, url: URL, parameters: ResolvedParameters) -> String
+/// A stage whose input files can be explained or downloaded when missing (`w2v-pipe fetch`).
+public protocol FetchableInputs: Stage {
+    /// The message when a file parameter names a file that does not exist.
+    static func explainMissingFile(parameter: String, url: URL, parameters: Parameters) -> String
+    /// Where the file of a file parameter can be downloaded from, if the stage knows.
+    static func remoteSource(parameter: String, parameters: Parameters) -> RemoteSource?
+}
 
-    /// Where the file of an `.inputFile` parameter can be downloaded from, if the stage knows
-    /// (`w2v-pipe fetch` uses it). Default: nowhere.
-    static func remoteSource(parameter: String, parameters: ResolvedParameters) -> RemoteSource?
+/// A stage that places copies of its outputs outside the store (e.g. exported vector files)
+/// after it ran or was reused.
+public protocol PublishingStage: Stage {
+    /// The destinations it would write, for checks before any stage runs (writable folder, no
+    /// two stages writing one path).
+    static func destinations(parameters: Parameters, experimentFile: URL) -> [URL]
+    /// Copies the outputs out; returns the paths it wrote (unchanged files are skipped).
+    static func publish(outputs: [String: ArtifactReader], parameters: Parameters, experimentFile: URL) throws -> [String]
+}
 
-    /// Called after the stage ran or was reused, to place copies of its outputs outside the
-    /// store (e.g. exported vector files). Returns the paths it wrote. Default: nothing.
-    static func publish(outputs: [String: ArtifactReader], parameters: ResolvedParameters, experimentFile: URL) throws -> [String]
-    /// Whether `publish` does anything (so the engine skips opening outputs otherwise).
-    static var publishes: Bool { get }
+/// A stage was handed parameters of another stage type (an engine bug, never user input).
+public struct ParameterTypeMismatch: Error, CustomStringConvertible {
+    public let stage: String
+    public var description: String { "internal error: stage type `\(stage)` was given parameters of another type" }
 }
 
 extension Stage {
-    public static func remoteSource(parameter: String, parameters: ResolvedParameters) -> RemoteSource? { nil }
-    public static var publishes: Bool { false }
-    public static func publish(outputs: [String: ArtifactReader], parameters: ResolvedParameters, experimentFile: URL) throws -> [String] { [] }
+    /// The parameter declarations, for help, validation messages and sweeps.
+    public static var parameters: [ParameterSpec] { Parameters.specs }
+
+    /// Decodes a `params` object into this stage's parameters.
+    static func decodeParameters(_ given: [String: JSONValue], path: String, context: ParameterDecodingContext)
+        -> (value: any StageParameters, problems: [SpecError.Problem]) {
+        let (value, problems) = Parameters.decode(given, path: path, stageType: typeName, context: context)
+        return (value, problems)
+    }
+
+    static func typed(_ parameters: any StageParameters) throws -> Parameters {
+        guard let p = parameters as? Parameters else { throw ParameterTypeMismatch(stage: typeName) }
+        return p
+    }
+
+    static func run(_ context: StageContext, erased parameters: any StageParameters) throws -> StageOutcome {
+        try run(context, parameters: typed(parameters))
+    }
+
+    /// The default message for a missing input file.
+    static func defaultMissingFileMessage(parameter: String, url: URL) -> String {
+        "input file not found: \(url.relativePathForDisplay) (parameter `\(parameter)`; paths are relative to the experiment file)"
+    }
+
+    /// What to say about a missing input file: the stage's own explanation when it has one.
+    public static func explainMissing(parameter: String, url: URL, parameters: any StageParameters) -> String {
+        if let fetchable = self as? any FetchableInputs.Type {
+            return fetchable.explainErased(parameter: parameter, url: url, parameters: parameters)
+        }
+        return defaultMissingFileMessage(parameter: parameter, url: url)
+    }
+
+    /// Where a missing input file can be downloaded from, when the stage knows.
+    public static func remoteSource(parameter: String, parameters: any StageParameters) -> RemoteSource? {
+        (self as? any FetchableInputs.Type)?.remoteErased(parameter: parameter, parameters: parameters)
+    }
+}
+
+extension FetchableInputs {
+    static func explainErased(parameter: String, url: URL, parameters: any StageParameters) -> String {
+        guard let p = parameters as? Parameters else { return defaultMissingFileMessage(parameter: parameter, url: url) }
+        return explainMissingFile(parameter: parameter, url: url, parameters: p)
+    }
+    static func remoteErased(parameter: String, parameters: any StageParameters) -> RemoteSource? {
+        (parameters as? Parameters).flatMap { remoteSource(parameter: parameter, parameters: $0) }
+    }
+}
+
+extension PublishingStage {
+    static func destinationsErased(_ parameters: any StageParameters, experimentFile: URL) -> [URL] {
+        (parameters as? Parameters).map { destinations(parameters: $0, experimentFile: experimentFile) } ?? []
+    }
+    static func publishErased(outputs: [String: ArtifactReader], parameters: any StageParameters, experimentFile: URL) throws -> [String] {
+        try publish(outputs: outputs, parameters: typed(parameters), experimentFile: experimentFile)
+    }
 }
 
 /// The set of stage types an engine knows, by name.
@@ -135,40 +139,3 @@ public struct StageRegistry: Sendable {
     public var names: [String] { types.keys.sorted() }
 }
 
-/// Typed access to a stage's validated parameters (defaults already filled in).
-public struct ResolvedParameters: Sendable, Equatable {
-    public let values: [String: JSONValue]
-    public init(_ values: [String: JSONValue]) { self.values = values }
-
-    public func int(_ name: String) -> Int {
-        switch values[name] {
-        case .integer(let i): return Int(i)
-        case .number(let d): return Int(d)
-        default: preconditionFailure("parameter \(name) is not an integer; the schema should have rejected it")
-        }
-    }
-    public func optionalInt(_ name: String) -> Int? {
-        if case .null = values[name] ?? .null { return nil }
-        return int(name)
-    }
-    public func double(_ name: String) -> Double {
-        guard let d = values[name]?.doubleValue else { preconditionFailure("parameter \(name) is not a number") }
-        return d
-    }
-    public func string(_ name: String) -> String {
-        guard case .string(let s) = values[name] else { preconditionFailure("parameter \(name) is not a string") }
-        return s
-    }
-    public func optionalString(_ name: String) -> String? {
-        if case .string(let s) = values[name] { return s }
-        return nil
-    }
-    public func bool(_ name: String) -> Bool {
-        guard case .bool(let b) = values[name] else { preconditionFailure("parameter \(name) is not a boolean") }
-        return b
-    }
-    public func strings(_ name: String) -> [String] {
-        guard case .array(let items) = values[name] else { return [] }
-        return items.compactMap(\.stringValue)
-    }
-}

@@ -5,9 +5,6 @@ import Foundation
 public final class StageContext: @unchecked Sendable {
     public let stageID: String
     public let experimentName: String
-    public let parameters: ResolvedParameters
-    /// External files named by `.inputFile` parameters, resolved against the experiment file.
-    public let files: [String: URL]
     public let progress: ProgressReporter
     let store: ArtifactStore
     let stageType: any Stage.Type
@@ -15,14 +12,11 @@ public final class StageContext: @unchecked Sendable {
     private(set) var writers: [String: ArtifactWriter] = [:]
     private var warningsSink: (String) -> Void
 
-    init(stageID: String, experimentName: String, stageType: any Stage.Type, parameters: ResolvedParameters,
-         files: [String: URL], inputDigests: [String: String], store: ArtifactStore,
+    init(stageID: String, experimentName: String, stageType: any Stage.Type, inputDigests: [String: String], store: ArtifactStore,
          progress: ProgressReporter, warn: @escaping (String) -> Void) {
         self.stageID = stageID
         self.experimentName = experimentName
         self.stageType = stageType
-        self.parameters = parameters
-        self.files = files
         self.inputDigests = inputDigests
         self.store = store
         self.progress = progress
@@ -32,17 +26,24 @@ public final class StageContext: @unchecked Sendable {
     /// Opens the artifact feeding input `slot`. `maxVersion` is the newest format the caller reads.
     public func input(_ slot: String, maxVersion: UInt16) throws -> ArtifactReader {
         guard let spec = stageType.inputs.first(where: { $0.name == slot }), let digest = inputDigests[slot] else {
-            preconditionFailure("stage \(stageType.typeName) has no input \(slot)")
+            throw StageWiringError(message: "stage type `\(stageType.typeName)` read an input `\(slot)` it does not declare")
         }
         return try store.open(digest, kind: spec.kind, maxVersion: maxVersion)
+    }
+
+    /// Opens and decodes the artifact feeding a typed input slot.
+    public func read<A: ArtifactType>(_ slot: Input<A>) throws -> A {
+        try A(try input(slot.name, maxVersion: A.formatVersion))
     }
 
     /// A writer for output `name`; the engine commits it when `run` returns.
     public func output(_ name: String, formatVersion: UInt16) throws -> ArtifactWriter {
         guard let spec = stageType.outputs.first(where: { $0.name == name }) else {
-            preconditionFailure("stage \(stageType.typeName) has no output \(name)")
+            throw StageWiringError(message: "stage type `\(stageType.typeName)` wrote an output `\(name)` it does not declare")
         }
-        precondition(writers[name] == nil, "output \(name) opened twice")
+        guard writers[name] == nil else {
+            throw StageWiringError(message: "stage type `\(stageType.typeName)` opened its output `\(name)` twice")
+        }
         let w = try store.makeWriter(kind: spec.kind, formatVersion: formatVersion)
         writers[name] = w
         return w
@@ -67,4 +68,28 @@ public final class StageContext: @unchecked Sendable {
     func abandonAll() {
         for w in writers.values { w.abandon() }
     }
+}
+
+/// A stage read or wrote a slot it does not declare (a bug in the stage, never user input).
+public struct StageWiringError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { "internal error: \(message)" }
+}
+
+/// An artifact kind with a typed reader: what flows through an `Input` slot.
+public protocol ArtifactType {
+    /// The kind name stored in the artifact header and compared when stages are wired.
+    static var artifactKind: String { get }
+    /// The newest payload format this build reads and writes.
+    static var formatVersion: UInt16 { get }
+    init(_ reader: ArtifactReader) throws
+}
+
+/// A typed input slot: a stage declares `static let vocab = Input<Vocabulary>("vocab")`, lists
+/// `vocab.spec` in `inputs`, and reads it with `context.read(vocab)`, so the slot's name, kind and
+/// reader cannot disagree. Wiring a producer of another kind is one validation error.
+public struct Input<Artifact: ArtifactType>: Sendable {
+    public let name: String
+    public init(_ name: String) { self.name = name }
+    public var spec: InputSpec { InputSpec(name, kind: Artifact.artifactKind) }
 }

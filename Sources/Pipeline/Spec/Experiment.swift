@@ -12,20 +12,19 @@ public struct OutputReference: Hashable, Sendable, CustomStringConvertible {
 public struct StageInstance: Sendable {
     public let id: String
     public let type: any Stage.Type
-    public let parameters: ResolvedParameters
+    /// The decoded parameters: a value of `type.Parameters`.
+    public let parameters: any StageParameters
     public let inputs: [String: OutputReference]
-    /// Parameters of type `.inputFile`, resolved against the experiment's directory.
-    public let files: [String: URL]
+
+    /// Files the stage reads, by parameter, resolved against the experiment's directory.
+    public var files: [String: URL] { parameters.inputFiles }
 
     /// The parameters that take part in the stage key (ignored ones and file paths left out;
     /// files enter the key by content digest).
-    public var keyParameters: [String: JSONValue] {
-        var out: [String: JSONValue] = [:]
-        for spec in type.parameters where spec.identity == .value && spec.type != .inputFile {
-            out[spec.name] = parameters.values[spec.name] ?? .null
-        }
-        return out
-    }
+    public var keyParameters: [String: JSONValue] { parameters.keyValues }
+
+    /// The parameters as a value of their concrete type (nil for another stage type's).
+    public func parameters<P: StageParameters>(as type: P.Type) -> P? { parameters as? P }
 }
 
 /// A validated experiment: stages in an order where every stage follows its inputs.
@@ -102,7 +101,7 @@ public enum ExperimentLoader {
         }
 
         // First pass: types and parameters, so that input references can be checked against outputs.
-        struct Draft { var id: String; var type: any Stage.Type; var params: [String: JSONValue]; var inputs: [String: OutputReference]; var files: [String: URL] }
+        struct Draft { var id: String; var type: any Stage.Type; var params: any StageParameters; var inputs: [String: OutputReference] }
         var drafts: [String: Draft] = [:]
         for id in stageObjects.keys.sorted() {
             let path = "stages.\(id)"
@@ -122,8 +121,6 @@ public enum ExperimentLoader {
                 problem("\(path).type", "unknown stage type \"\(typeName)\"" + Suggestions.didYouMean(typeName, in: registry.names) + " (known: \(registry.names.joined(separator: ", ")))")
                 continue
             }
-            var params: [String: JSONValue] = [:]
-            var files: [String: URL] = [:]
             let given: [String: JSONValue]
             switch body["params"] {
             case nil: given = [:]
@@ -132,25 +129,8 @@ public enum ExperimentLoader {
                 problem("\(path).params", "expected an object, got \(other.typeDescription)")
                 given = [:]
             }
-            let specNames = type.parameters.map(\.name)
-            for key in given.keys.sorted() where !specNames.contains(key) {
-                problem("\(path).params.\(key)", "unknown parameter of stage type `\(typeName)`" + Suggestions.didYouMean(key, in: specNames) + (specNames.isEmpty ? " (it takes none)" : " (it takes: \(specNames.joined(separator: ", ")))"))
-            }
-            for spec in type.parameters {
-                let ppath = "\(path).params.\(spec.name)"
-                guard let value = given[spec.name] ?? spec.defaultValue else {
-                    problem(ppath, "missing; expected \(spec.type.expectation) (\(spec.help))")
-                    continue
-                }
-                if let message = check(value, against: spec.type) {
-                    problem(ppath, message)
-                    continue
-                }
-                params[spec.name] = normalize(value, for: spec.type)
-                if spec.type == .inputFile, case .string(let p) = value {
-                    files[spec.name] = URL(fileURLWithPath: p, relativeTo: baseDirectory).standardizedFileURL
-                }
-            }
+            let decoded = type.decodeParameters(given, path: "\(path).params", context: ParameterDecodingContext(baseDirectory: baseDirectory))
+            problems += decoded.problems
             var inputs: [String: OutputReference] = [:]
             let givenInputs: [String: JSONValue]
             switch body["inputs"] {
@@ -189,7 +169,7 @@ public enum ExperimentLoader {
                     problem("\(path).outputs", "expected a list of output names")
                 }
             }
-            drafts[id] = Draft(id: id, type: type, params: params, inputs: inputs, files: files)
+            drafts[id] = Draft(id: id, type: type, params: decoded.value, inputs: inputs)
         }
 
         // Second pass: references resolve to a stage and an output of the right kind.
@@ -240,7 +220,7 @@ public enum ExperimentLoader {
         }
         let stages = order.map { id -> StageInstance in
             let d = drafts[id]!
-            return StageInstance(id: id, type: d.type, parameters: ResolvedParameters(d.params), inputs: d.inputs, files: d.files)
+            return StageInstance(id: id, type: d.type, parameters: d.params, inputs: d.inputs)
         }
         var experiment = Experiment(name: name, file: file, stages: stages)
         if let sweep = top["sweep"] {
@@ -253,39 +233,6 @@ public enum ExperimentLoader {
         !s.isEmpty && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "-" || $0 == "_" }
     }
 
-    /// nil when the value fits the type, else the message.
-    static func check(_ value: JSONValue, against type: ParameterType) -> String? {
-        // Explicit null means "not set" for optional parameters.
-        if value == .null { return nil }
-        switch (type, value) {
-        case (.integer(let range), .integer(let i)):
-            return range.contains(i) ? nil : "expected \(type.expectation), got \(i)"
-        case (.integer(let range), .number(let d)):
-            if d == d.rounded(), let i = Int64(exactly: d), range.contains(i) { return nil }
-            return "expected \(type.expectation), got \(d)"
-        case (.number(let range), _):
-            guard let d = value.doubleValue else { return "expected \(type.expectation), got \(value.typeDescription) \(value.displayText)" }
-            return range.contains(d) ? nil : "expected \(type.expectation), got \(d)"
-        case (.string, .string), (.inputFile, .string), (.bool, .bool):
-            return nil
-        case (.choice(let options), .string(let s)):
-            return options.contains(s) ? nil : "expected \(type.expectation), got \"\(s)\"" + Suggestions.didYouMean(s, in: options)
-        case (.stringList, .array(let items)):
-            return items.allSatisfy({ $0.stringValue != nil }) ? nil : "expected \(type.expectation)"
-        default:
-            return "expected \(type.expectation), got \(value.typeDescription) \(value.displayText)"
-        }
-    }
-
-    /// Canonical representation: integral numbers for integer parameters, doubles for numbers,
-    /// so `5`, `5.0` and `5e0` give the same key.
-    static func normalize(_ value: JSONValue, for type: ParameterType) -> JSONValue {
-        switch (type, value) {
-        case (.integer, .number(let d)): return .integer(Int64(d))
-        case (.number, .integer(let i)): return .number(Double(i))
-        default: return value
-        }
-    }
 }
 
 extension URL {

@@ -12,3 +12,27 @@ public enum ArtifactKind {
     public static let report = "report"
     public static let export = "export"
 }
+
+extension TokenStream: ArtifactType { public static var artifactKind: String { ArtifactKind.tokens } }
+extension Vocabulary: ArtifactType { public static var artifactKind: String { ArtifactKind.vocab } }
+extension SubsampleTable: ArtifactType { public static var artifactKind: String { ArtifactKind.subsample } }
+extension ModelState: ArtifactType { public static var artifactKind: String { ArtifactKind.model } }
+extension EmbeddingTable: ArtifactType { public static var artifactKind: String { ArtifactKind.embeddings } }
+
+/// The `text` artifact: the corpus bytes, unchanged (format 1), memory-mapped.
+public struct CorpusText: ArtifactType {
+    public static var artifactKind: String { ArtifactKind.text }
+    public static let formatVersion: UInt16 = 1
+    public let reader: ArtifactReader
+    public init(_ reader: ArtifactReader) throws { self.reader = reader }
+}
+
+/// The input slots the word2vec stages share, typed by the artifact they carry.
+public enum Slots {
+    public static let text = Input<CorpusText>("text")
+    public static let tokens = Input<TokenStream>("tokens")
+    public static let vocab = Input<Vocabulary>("vocab")
+    public static let subsample = Input<SubsampleTable>("subsample")
+    public static let model = Input<ModelState>("model")
+    public static let embeddings = Input<EmbeddingTable>("embeddings")
+}

@@ -6,26 +6,34 @@ public enum EvaluateStage: Stage {
     public static let typeName = "evaluate"
     public static let summary = "Score embeddings: Google analogies (3CosAdd/3CosMul), WordSim-353 Spearman, nearest neighbours, king/queen sanity bar"
     public static let implementationVersion = 1
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("analogies", .inputFile, default: .string("../data/eval/questions-words.txt"), help: "analogy questions in the Google format (null to skip)"),
-        ParameterSpec("similarity", .inputFile, default: .string("../data/eval/wordsim353.tsv"), help: "`word1 word2 score` pairs (null to skip)"),
-        ParameterSpec("restrict_vocab", .integer(1...Int64.max), default: .integer(30000), help: "answer analogies among the N most frequent words (word2vec.c compute-accuracy uses 30000)"),
-        ParameterSpec("probes", .stringList, default: .array(["king", "queen", "paris", "computer"].map { .string($0) }), help: "words whose nearest neighbours the report lists"),
-        ParameterSpec("k", .integer(1...1000), default: .integer(10), help: "neighbours per probe"),
-    ]
-    public static let inputs = [InputSpec("embeddings", kind: ArtifactKind.embeddings)]
+    public struct Parameters: StageParameters {
+        public var analogies: InputFile? = InputFile(path: "../data/eval/questions-words.txt", relativeTo: URL(fileURLWithPath: "/"))
+        public var similarity: InputFile? = InputFile(path: "../data/eval/wordsim353.tsv", relativeTo: URL(fileURLWithPath: "/"))
+        public var restrictVocab = 30000
+        public var probes = ["king", "queen", "paris", "computer"]
+        public var k = 10
+        public init() {}
+        public static let fields: [ParameterField<Self>] = [
+            .file("analogies", \.analogies, help: "analogy questions in the Google format (null to skip)"),
+            .file("similarity", \.similarity, help: "`word1 word2 score` pairs (null to skip)"),
+            .integer("restrict_vocab", \.restrictVocab, in: 1...Int64.max, help: "answer analogies among the N most frequent words (word2vec.c compute-accuracy uses 30000)"),
+            .strings("probes", \.probes, help: "words whose nearest neighbours the report lists"),
+            .integer("k", \.k, in: 1...1000, help: "neighbours per probe"),
+        ]
+    }
+    public static let inputs = [Slots.embeddings.spec]
     public static let outputs = [OutputSpec("report", kind: ArtifactKind.report)]
     public static let reportFormatVersion: UInt16 = 1
 
-    public static func run(_ context: StageContext) throws -> StageOutcome {
-        let table = try EmbeddingTable(try context.input("embeddings", maxVersion: EmbeddingTable.formatVersion))
+    public static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
+        let table = try context.read(Slots.embeddings)
         let vectors = try table.wordVectors()
-        let analogies = try context.files["analogies"].map { try AnalogyDataset.load($0.path) }
-        let similarity = try context.files["similarity"].map { try SimilarityDataset.load($0.path) }
+        let analogies = try parameters.analogies.map { try AnalogyDataset.load($0.url.path) }
+        let similarity = try parameters.similarity.map { try SimilarityDataset.load($0.url.path) }
         let report = EvaluationReport.evaluate(vectors, source: "experiment \(context.experimentName), stage \(context.stageID)",
                                                model: table.provenance, analogies: analogies, similarity: similarity,
-                                               restrictVocabulary: context.parameters.int("restrict_vocab"),
-                                               probes: context.parameters.strings("probes"), k: context.parameters.int("k"))
+                                               restrictVocabulary: parameters.restrictVocab,
+                                               probes: parameters.probes, k: parameters.k)
         // Timings go to the run record, not into the artifact, so equal inputs give equal bytes.
         var stored = report
         stored.seconds = 0

@@ -7,39 +7,49 @@ import Glibc
 /// export: embeddings → word2vec binary or text (as word2vec.c writes them, loadable by
 /// gensim's `KeyedVectors.load_word2vec_format`), or TSV for the TensorFlow Embedding Projector.
 /// The files are kept in the store as an `export` artifact and copied to `path`.
-public enum ExportStage: Stage {
+public enum ExportStage: PublishingStage {
     public static let typeName = "export"
     public static let summary = "Write the vectors as word2vec binary/text (gensim, fastText-era tools) or Embedding Projector TSV"
     public static let implementationVersion = 1
-    public static let formats = ["word2vec-binary", "word2vec-text", "tsv"]
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("format", .choice(formats), default: .string("word2vec-binary"), help: "word2vec-binary, word2vec-text, or tsv (vectors.tsv + metadata.tsv)"),
-        ParameterSpec("path", .string, identity: .ignored, help: "destination, relative to the experiment file: a file for word2vec formats, a directory for tsv"),
-        ParameterSpec("normalize", .bool, default: .bool(false), help: "write unit-length vectors"),
-        ParameterSpec("limit", .integer(1...Int64.max), default: .null, help: "only the N most frequent words (null: all)"),
-    ]
-    public static let inputs = [InputSpec("embeddings", kind: ArtifactKind.embeddings)]
+    public enum FileFormat: String, CaseIterable, Sendable {
+        case word2vecBinary = "word2vec-binary"
+        case word2vecText = "word2vec-text"
+        case tsv
+    }
+    public struct Parameters: StageParameters {
+        public var format: FileFormat = .word2vecBinary
+        public var path = ""
+        public var normalize = false
+        public var limit: Int? = nil
+        public init() {}
+        public static let fields: [ParameterField<Self>] = [
+            .choice("format", \.format, help: "word2vec-binary, word2vec-text, or tsv (vectors.tsv + metadata.tsv)"),
+            .destination("path", \.path, help: "destination, relative to the experiment file: a file for word2vec formats, a directory for tsv"),
+            .bool("normalize", \.normalize, help: "write unit-length vectors"),
+            .integer("limit", \.limit, in: 1...Int64.max, help: "only the N most frequent words (null: all)"),
+        ]
+    }
+    public static let inputs = [Slots.embeddings.spec]
     public static let outputs = [OutputSpec("files", kind: ArtifactKind.export)]
     public static let exportFormatVersion: UInt16 = 1
-    public static let publishes = true
 
-    public static func run(_ context: StageContext) throws -> StageOutcome {
-        let table = try EmbeddingTable(try context.input("embeddings", maxVersion: EmbeddingTable.formatVersion))
+    public static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
+        let table = try context.read(Slots.embeddings)
         let vectors = try table.wordVectors()
-        let format = context.parameters.string("format")
-        let normalize = context.parameters.bool("normalize")
-        let limit = context.parameters.optionalInt("limit")
+        let format = parameters.format
+        let normalize = parameters.normalize
+        let limit = parameters.limit
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("w2v-export-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         var files: [(String, URL)] = []
         switch format {
-        case "tsv":
+        case .tsv:
             let v = scratch.appendingPathComponent("vectors.tsv"), m = scratch.appendingPathComponent("metadata.tsv")
             try ProjectorTSV.write(vectors, vectorsPath: v.path, metadataPath: m.path, normalize: normalize, limit: limit)
             files = [("vectors.tsv", v), ("metadata.tsv", m)]
         default:
-            let binary = format == "word2vec-binary"
+            let binary = format == .word2vecBinary
             let f = scratch.appendingPathComponent(binary ? "vectors.bin" : "vectors.txt")
             try Word2VecFormat.write(vectors, to: f.path, binary: binary, normalize: normalize, limit: limit)
             files = [(f.lastPathComponent, f)]
@@ -56,7 +66,7 @@ public enum ExportStage: Stage {
             total += data.count
         }
         let rows = min(vectors.count, limit ?? .max)
-        return StageOutcome(summary: "\(format): \(Format.grouped(rows)) words × \(vectors.dimension), \(Format.bytes(total))\(normalize ? ", unit length" : "")",
+        return StageOutcome(summary: "\(format.rawValue): \(Format.grouped(rows)) words × \(vectors.dimension), \(Format.bytes(total))\(normalize ? ", unit length" : "")",
                             metrics: ["bytes": .integer(Int64(total)), "rows": .integer(Int64(rows))])
     }
 
@@ -74,13 +84,21 @@ public enum ExportStage: Stage {
         return out
     }
 
-    public static func publish(outputs: [String: ArtifactReader], parameters: ResolvedParameters, experimentFile: URL) throws -> [String] {
+    public static func destinations(parameters: Parameters, experimentFile: URL) -> [URL] {
+        let dest = URL(fileURLWithPath: parameters.path, relativeTo: experimentFile.deletingLastPathComponent()).standardizedFileURL
+        switch parameters.format {
+        case .tsv: return [dest.appendingPathComponent("vectors.tsv"), dest.appendingPathComponent("metadata.tsv")]
+        case .word2vecBinary, .word2vecText: return [dest]
+        }
+    }
+
+    public static func publish(outputs: [String: ArtifactReader], parameters: Parameters, experimentFile: URL) throws -> [String] {
         guard let reader = outputs["files"] else { return [] }
         let files = try files(reader)
-        let dest = URL(fileURLWithPath: parameters.string("path"), relativeTo: experimentFile.deletingLastPathComponent()).standardizedFileURL
+        let dest = URL(fileURLWithPath: parameters.path, relativeTo: experimentFile.deletingLastPathComponent()).standardizedFileURL
         var written: [String] = []
         for (name, bytes) in files {
-            let target = files.count == 1 && parameters.string("format") != "tsv" ? dest : dest.appendingPathComponent(name)
+            let target = files.count == 1 && parameters.format != .tsv ? dest : dest.appendingPathComponent(name)
             // Already there with the same bytes: nothing to do.
             if let existing = try? Data(contentsOf: target, options: .alwaysMapped), existing.count == bytes.count,
                existing.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {

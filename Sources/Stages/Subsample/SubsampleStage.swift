@@ -6,15 +6,19 @@ public enum SubsampleStage: Stage {
     public static let typeName = "subsample"
     public static let summary = "Per-word keep probabilities for subsampling frequent words (drawn per occurrence, per epoch, by the trainer)"
     public static let implementationVersion = 1
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("t", .number(0...1), default: .number(1e-4), help: "threshold t (word2vec.c -sample, gensim sample); 0 disables subsampling"),
-    ]
-    public static let inputs = [InputSpec("vocab", kind: ArtifactKind.vocab)]
+    public struct Parameters: StageParameters {
+        public var t = 1e-4
+        public init() {}
+        public static let fields: [ParameterField<Self>] = [
+            .number("t", \.t, in: 0...1, help: "threshold t (word2vec.c -sample, gensim sample); 0 disables subsampling"),
+        ]
+    }
+    public static let inputs = [Slots.vocab.spec]
     public static let outputs = [OutputSpec("subsample", kind: ArtifactKind.subsample)]
 
-    public static func run(_ context: StageContext) throws -> StageOutcome {
-        let t = context.parameters.double("t")
-        let vocab = try Vocabulary(try context.input("vocab", maxVersion: Vocabulary.formatVersion))
+    public static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
+        let t = parameters.t
+        let vocab = try context.read(Slots.vocab)
         let (keep, expected) = SubsampleTable.keepProbabilities(counts: vocab.counts, threshold: t)
         let out = try context.output("subsample", formatVersion: SubsampleTable.formatVersion)
         try SubsampleTable.write(to: out, threshold: t, expectedKept: expected, coveredTokens: vocab.coveredTokens, keep: keep)

@@ -6,19 +6,22 @@ public enum TokenizeStage: Stage {
     public static let typeName = "tokenize"
     public static let summary = "Split the text into words (text8 fast path, or normalise raw text as text8 was made)"
     public static let implementationVersion = 1
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("format", .choice(TokenizationMode.allCases.map(\.rawValue)), default: .string("text8"),
-                      help: "text8: split at spaces, keep bytes; normalize: lowercase ASCII letters, spell out digits, all else separates"),
-        ParameterSpec("threads", .integer(0...1024), default: .integer(0), identity: .ignored,
-                      help: "threads (0 = all cores); the output does not depend on it"),
-    ]
-    public static let inputs = [InputSpec("text", kind: ArtifactKind.text)]
+    public struct Parameters: StageParameters {
+        public var format: TokenizationMode = .text8
+        public var threads = 0
+        public init() {}
+        public static let fields: [ParameterField<Self>] = [
+            .choice("format", \.format, help: "text8: split at spaces, keep bytes; normalize: lowercase ASCII letters, spell out digits, all else separates"),
+            .integer("threads", \.threads, in: 0...1024, identity: .ignored, help: "threads (0 = all cores); the output does not depend on it"),
+        ]
+    }
+    public static let inputs = [Slots.text.spec]
     public static let outputs = [OutputSpec("tokens", kind: ArtifactKind.tokens)]
 
-    public static func run(_ context: StageContext) throws -> StageOutcome {
-        let mode = TokenizationMode(rawValue: context.parameters.string("format"))!
-        let text = try context.input("text", maxVersion: UnzipStage.textFormatVersion)
-        let threads = context.parameters.int("threads") == 0 ? context.availableCores : context.parameters.int("threads")
+    public static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
+        let mode = parameters.format
+        let text = try context.read(Slots.text).reader
+        let threads = parameters.threads == 0 ? context.availableCores : parameters.threads
         let start = Date()
         let tokenizer = Tokenizer(mode: mode)
         let result: Tokenizer.Result

@@ -6,51 +6,71 @@ public enum TrainStage: Stage {
     public static let typeName = "train"
     public static let summary = "Train word vectors: skip-gram (sgns) or CBOW with negative sampling, multithreaded (Hogwild)"
     public static let implementationVersion = 1
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("model", .choice(ModelKind.allCases.map(\.rawValue)), default: .string("sgns"), help: "sgns (skip-gram; word2vec.c -cbow 0, gensim sg=1) or cbow"),
-        ParameterSpec("dim", .integer(1...4096), default: .integer(100), help: "vector size (word2vec.c -size, gensim vector_size)"),
-        ParameterSpec("window", .integer(1...100), default: .integer(5), help: "maximum window; shrunk at random in 1…window per centre word (-window, window)"),
-        ParameterSpec("negatives", .integer(1...100), default: .integer(5), help: "negative samples K per positive pair, drawn with replacement (-negative, negative)"),
-        ParameterSpec("ns_exponent", .number(-2...2), default: .number(0.75), help: "negatives drawn from counts^ns_exponent (gensim ns_exponent)"),
-        ParameterSpec("epochs", .integer(1...1000), default: .integer(5), help: "passes over the corpus (-iter, epochs)"),
-        ParameterSpec("learning_rate", .number(0...10), default: .null, help: "starting learning rate (-alpha, alpha); null: 0.025 for sgns, 0.05 for cbow"),
-        ParameterSpec("min_learning_rate_fraction", .number(0...1), default: .number(1e-4), help: "the rate decays linearly to this fraction of the start (word2vec.c: 1e-4)"),
-        ParameterSpec("threads", .integer(0...1024), default: .integer(0), help: "worker threads (0 = all cores); with more than one, results vary slightly from run to run"),
-        ParameterSpec("seed", .integer(0...Int64.max), default: .integer(1), help: "random seed; with threads 1, the same seed gives byte-identical artifacts"),
-        ParameterSpec("cbow_mean", .bool, default: .bool(true), help: "CBOW: mean of the context vectors (true) or their sum (-cbow 1 uses the mean)"),
-        ParameterSpec("batched_negatives", .bool, default: .bool(false), help: "skip-gram: share a centre word's negatives across its window (HogBatch); faster, opt-in"),
-        ParameterSpec("init_range", .number(0.001...10), default: .number(0.5), help: "input vectors start uniform in ±init_range/dim: 0.5 as word2vec.c; gensim 4 uses 1.0 (about 1 point more analogy accuracy after 1 epoch on a text8-sized corpus, in one run)"),
-    ]
-    public static let inputs = [
-        InputSpec("tokens", kind: ArtifactKind.tokens),
-        InputSpec("vocab", kind: ArtifactKind.vocab),
-        InputSpec("subsample", kind: ArtifactKind.subsample),
-    ]
+    /// Everything `train` takes, with word2vec.c's defaults. `TrainingConfiguration(_:cores:)`
+    /// carries it to the trainer.
+    public struct Parameters: StageParameters {
+        public var model: ModelKind = .sgns
+        public var dim = 100
+        public var window = 5
+        public var negatives = 5
+        public var nsExponent = 0.75
+        public var epochs = 5
+        public var learningRate: Double? = nil
+        public var minLearningRateFraction = 1e-4
+        public var threads = 0
+        public var seed = 1
+        public var cbowMean = true
+        public var batchedNegatives = false
+        public var initRange = 0.5
+        public init() {}
+        public static let fields: [ParameterField<Self>] = [
+            .choice("model", \.model, help: "sgns (skip-gram; word2vec.c -cbow 0, gensim sg=1) or cbow"),
+            .integer("dim", \.dim, in: 1...4096, help: "vector size (word2vec.c -size, gensim vector_size)"),
+            .integer("window", \.window, in: 1...100, help: "maximum window; shrunk at random in 1…window per centre word (-window, window)"),
+            .integer("negatives", \.negatives, in: 1...100, help: "negative samples K per positive pair, drawn with replacement (-negative, negative)"),
+            .number("ns_exponent", \.nsExponent, in: -2...2, help: "negatives drawn from counts^ns_exponent (gensim ns_exponent)"),
+            .integer("epochs", \.epochs, in: 1...1000, help: "passes over the corpus (-iter, epochs)"),
+            .number("learning_rate", \.learningRate, in: 0...10, help: "starting learning rate (-alpha, alpha); null: 0.025 for sgns, 0.05 for cbow"),
+            .number("min_learning_rate_fraction", \.minLearningRateFraction, in: 0...1, help: "the rate decays linearly to this fraction of the start (word2vec.c: 1e-4)"),
+            .integer("threads", \.threads, in: 0...1024, help: "worker threads (0 = all cores); with more than one, results vary slightly from run to run"),
+            .integer("seed", \.seed, in: 0...Int64.max, help: "random seed; with threads 1, the same seed gives byte-identical artifacts"),
+            .bool("cbow_mean", \.cbowMean, help: "CBOW: mean of the context vectors (true) or their sum (-cbow 1 uses the mean)"),
+            .bool("batched_negatives", \.batchedNegatives, help: "skip-gram: share a centre word's negatives across its window (HogBatch); faster, opt-in"),
+            .number("init_range", \.initRange, in: 0.001...10, help: "input vectors start uniform in ±init_range/dim: 0.5 as word2vec.c; gensim 4 uses 1.0 (about 1 point more analogy accuracy after 1 epoch on a text8-sized corpus, in one run)"),
+        ]
+
+        /// The learning rate the model uses when `learning_rate` is null.
+        public var effectiveValues: [String: JSONValue] {
+            var values = keyValues
+            // Through its shortest decimal text, so 0.05 reads 0.05 and not 0.05000000074505806.
+            let fallback = TrainingConfiguration.defaultLearningRate(for: model)
+            values["learning_rate"] = .number(learningRate ?? Double("\(fallback)") ?? Double(fallback))
+            return values
+        }
+    }
+    public static let inputs = [Slots.tokens.spec, Slots.vocab.spec, Slots.subsample.spec]
     public static let outputs = [
         OutputSpec("model", kind: ArtifactKind.model),
         OutputSpec("embeddings", kind: ArtifactKind.embeddings),
     ]
 
-    public static func configuration(_ p: ResolvedParameters, cores: Int) -> TrainingConfiguration {
-        let model = ModelKind(rawValue: p.string("model"))!
-        let threads = p.int("threads") == 0 ? cores : p.int("threads")
-        return TrainingConfiguration(
-            model: model, dimension: p.int("dim"), windowSize: p.int("window"), negativeSamples: p.int("negatives"),
-            nsExponent: p.double("ns_exponent"), epochs: p.int("epochs"),
-            learningRate: p.values["learning_rate"]?.doubleValue.map { Float($0) },
-            minLearningRateFraction: Float(p.double("min_learning_rate_fraction")), threads: threads,
-            seed: UInt64(p.int("seed")), cbowMean: p.bool("cbow_mean"), batchedNegatives: p.bool("batched_negatives"),
-            initRange: Float(p.double("init_range")))
+    public static func configuration(_ p: Parameters, cores: Int) -> TrainingConfiguration {
+        TrainingConfiguration(
+            model: p.model, dimension: p.dim, windowSize: p.window, negativeSamples: p.negatives,
+            nsExponent: p.nsExponent, epochs: p.epochs, learningRate: p.learningRate.map { Float($0) },
+            minLearningRateFraction: Float(p.minLearningRateFraction), threads: p.threads == 0 ? cores : p.threads,
+            seed: UInt64(p.seed), cbowMean: p.cbowMean, batchedNegatives: p.batchedNegatives,
+            initRange: Float(p.initRange))
     }
 
-    public static func run(_ context: StageContext) throws -> StageOutcome {
-        let tokens = try TokenStream(try context.input("tokens", maxVersion: TokenStream.formatVersion))
-        let vocab = try Vocabulary(try context.input("vocab", maxVersion: Vocabulary.formatVersion))
-        let subsample = try SubsampleTable(try context.input("subsample", maxVersion: SubsampleTable.formatVersion))
+    public static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
+        let tokens = try context.read(Slots.tokens)
+        let vocab = try context.read(Slots.vocab)
+        let subsample = try context.read(Slots.subsample)
         guard vocab.remap.count == tokens.wordCount, subsample.keepProbability.count == vocab.size else {
             throw TrainStageError.mismatchedInputs("the vocabulary (\(vocab.remap.count) token words) or subsample table (\(subsample.keepProbability.count) words) was not built from these tokens (\(tokens.wordCount) words) / this vocabulary (\(vocab.size) words); wire inputs from the same chain of stages")
         }
-        let config = configuration(context.parameters, cores: context.availableCores)
+        let config = configuration(parameters, cores: context.availableCores)
         return try train(context, config: config, tokens: tokens, vocab: vocab, subsample: subsample, startingFrom: nil)
     }
 
@@ -119,31 +139,32 @@ public enum TrainMoreStage: Stage {
     public static let typeName = "train-more"
     public static let summary = "Continue training a model for more epochs (the model artifact keeps both tables and its configuration)"
     public static let implementationVersion = 1
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("epochs", .integer(1...1000), default: .integer(1), help: "additional epochs"),
-        ParameterSpec("learning_rate", .number(0...10), default: .null, help: "starting learning rate of the continuation; null: the model's original one"),
-        ParameterSpec("threads", .integer(0...1024), default: .integer(0), help: "worker threads (0 = all cores)"),
-        ParameterSpec("seed", .integer(0...Int64.max), default: .null, help: "random seed; null: the model's seed plus its epochs, so draws differ from the first run's"),
-    ]
-    public static let inputs = [
-        InputSpec("model", kind: ArtifactKind.model),
-        InputSpec("tokens", kind: ArtifactKind.tokens),
-        InputSpec("vocab", kind: ArtifactKind.vocab),
-        InputSpec("subsample", kind: ArtifactKind.subsample),
-    ]
+    public struct Parameters: StageParameters {
+        public var epochs = 1
+        public var learningRate: Double? = nil
+        public var threads = 0
+        public var seed: Int? = nil
+        public init() {}
+        public static let fields: [ParameterField<Self>] = [
+            .integer("epochs", \.epochs, in: 1...1000, help: "additional epochs"),
+            .number("learning_rate", \.learningRate, in: 0...10, help: "starting learning rate of the continuation; null: the model's original one"),
+            .integer("threads", \.threads, in: 0...1024, help: "worker threads (0 = all cores)"),
+            .integer("seed", \.seed, in: 0...Int64.max, help: "random seed; null: the model's seed plus its epochs, so draws differ from the first run's"),
+        ]
+    }
+    public static let inputs = [Slots.model.spec, Slots.tokens.spec, Slots.vocab.spec, Slots.subsample.spec]
     public static let outputs = TrainStage.outputs
 
-    public static func run(_ context: StageContext) throws -> StageOutcome {
-        let previous = try ModelState(try context.input("model", maxVersion: ModelState.formatVersion))
-        let tokens = try TokenStream(try context.input("tokens", maxVersion: TokenStream.formatVersion))
-        let vocab = try Vocabulary(try context.input("vocab", maxVersion: Vocabulary.formatVersion))
-        let subsample = try SubsampleTable(try context.input("subsample", maxVersion: SubsampleTable.formatVersion))
+    public static func run(_ context: StageContext, parameters p: Parameters) throws -> StageOutcome {
+        let previous = try context.read(Slots.model)
+        let tokens = try context.read(Slots.tokens)
+        let vocab = try context.read(Slots.vocab)
+        let subsample = try context.read(Slots.subsample)
         var config = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(previous.configurationJSON.utf8))
-        let p = context.parameters
-        config.epochs = p.int("epochs")
-        if let lr = p.values["learning_rate"]?.doubleValue { config.learningRate = Float(lr) }
-        config.threads = p.int("threads") == 0 ? context.availableCores : p.int("threads")
-        config.seed = p.optionalInt("seed").map(UInt64.init) ?? config.seed &+ UInt64(previous.epochsTrained) &* 1000
+        config.epochs = p.epochs
+        if let lr = p.learningRate { config.learningRate = Float(lr) }
+        config.threads = p.threads == 0 ? context.availableCores : p.threads
+        config.seed = p.seed.map(UInt64.init) ?? config.seed &+ UInt64(previous.epochsTrained) &* 1000
         return try TrainStage.train(context, config: config, tokens: tokens, vocab: vocab, subsample: subsample, startingFrom: previous)
     }
 }

@@ -6,17 +6,22 @@ public enum BuildVocabStage: Stage {
     public static let typeName = "build-vocab"
     public static let summary = "Keep words with count ≥ min_count (optionally the most frequent max_vocab_size), sorted by frequency"
     public static let implementationVersion = 1
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("min_count", .integer(1...Int64.max), default: .integer(5), help: "drop words seen fewer times (word2vec.c -min-count, gensim min_count)"),
-        ParameterSpec("max_vocab_size", .integer(1...Int64.max), default: .null, help: "keep at most this many words, the most frequent (null: no limit)"),
-    ]
-    public static let inputs = [InputSpec("tokens", kind: ArtifactKind.tokens)]
+    public struct Parameters: StageParameters {
+        public var minCount = 5
+        public var maxVocabSize: Int? = nil
+        public init() {}
+        public static let fields: [ParameterField<Self>] = [
+            .integer("min_count", \.minCount, in: 1...Int64.max, help: "drop words seen fewer times (word2vec.c -min-count, gensim min_count)"),
+            .integer("max_vocab_size", \.maxVocabSize, in: 1...Int64.max, help: "keep at most this many words, the most frequent (null: no limit)"),
+        ]
+    }
+    public static let inputs = [Slots.tokens.spec]
     public static let outputs = [OutputSpec("vocab", kind: ArtifactKind.vocab)]
 
-    public static func run(_ context: StageContext) throws -> StageOutcome {
-        let minCount = context.parameters.int("min_count")
-        let maxSize = context.parameters.optionalInt("max_vocab_size")
-        let tokens = try TokenStream(try context.input("tokens", maxVersion: TokenStream.formatVersion))
+    public static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
+        let minCount = parameters.minCount
+        let maxSize = parameters.maxVocabSize
+        let tokens = try context.read(Slots.tokens)
         let built = try build(tokens: tokens, minCount: minCount, maxSize: maxSize)
         let out = try context.output("vocab", formatVersion: Vocabulary.formatVersion)
         try Vocabulary.write(to: out, minCount: minCount, maxVocabSize: maxSize, corpusTokens: UInt64(tokens.tokenCount),

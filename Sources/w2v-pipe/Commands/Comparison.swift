@@ -6,7 +6,10 @@ import Stages
 /// read from the store's refs and run records.
 struct ComparisonRow {
     var name: String
+    /// Every key parameter of every stage, as the stage declares it (`name`, or `stage.name`
+    /// when an earlier stage already has a parameter of that name), in stage order.
     var settings: [String: String]
+    var settingOrder: [String]
     var metrics: [String: Double]
     var lossCurve: [(x: Double, y: Double)]
     var sections: [(name: String, accuracy: Double)]
@@ -31,7 +34,6 @@ enum Comparison {
         Metric(key: "train_seconds", title: "train s", higherIsBetter: false, percent: false),
         Metric(key: "final_loss", title: "loss", higherIsBetter: false, percent: false),
     ]
-    static let settingKeys = ["model", "dim", "window", "negatives", "ns_exponent", "epochs", "learning_rate", "min_count", "t", "batched_negatives"]
 
     /// Rows for each experiment file: one per trial for sweeps, else one.
     static func collect(_ experiments: [Experiment], store: ArtifactStore) -> [ComparisonRow] {
@@ -45,13 +47,20 @@ enum Comparison {
 
     static func row(name: String, _ e: Experiment, store: ArtifactStore) -> ComparisonRow {
         var settings: [String: String] = [:]
+        var order: [String] = []
         var metrics: [String: Double] = [:]
         var curve: [(Double, Double)] = []
         var sections: [(String, Double)] = []
         var complete = true
         for stage in e.stages {
-            for key in settingKeys {
-                if let v = stage.parameters.values[key], v != .null { settings[key] = v.canonicalText.replacingOccurrences(of: "\"", with: "") }
+            let values = stage.parameters.effectiveValues
+            let declared = stage.type.parameters.map(\.name)
+            let names = declared.filter { values[$0] != nil } + values.keys.filter { !declared.contains($0) }.sorted()
+            for name in names {
+                guard let value = values[name], value != .null else { continue }
+                let key = settings[name] == nil ? name : "\(stage.id).\(name)"
+                settings[key] = value.canonicalText.replacingOccurrences(of: "\"", with: "")
+                order.append(key)
             }
             guard [TrainStage.typeName, EvaluateStage.typeName].contains(stage.type.typeName) else { continue }
             guard let ref = store.ref(experiment: e.name, stage: stage.id), let record = store.runRecord(key: ref.key) else {
@@ -67,15 +76,21 @@ enum Comparison {
                 sections = a.sections.map { ($0.name, $0.score.accuracyAdd) }
             }
         }
-        if settings["learning_rate"] == nil, let m = settings["model"] { settings["learning_rate"] = m == "cbow" ? "0.05" : "0.025" }
-        return ComparisonRow(name: name, settings: settings, metrics: metrics, lossCurve: curve.map { (x: $0.0, y: $0.1) },
+        return ComparisonRow(name: name, settings: settings, settingOrder: order, metrics: metrics, lossCurve: curve.map { (x: $0.0, y: $0.1) },
                              sections: sections.map { (name: $0.0, accuracy: $0.1) }, complete: complete)
     }
 
-    /// Settings that differ between rows (all of `model` when there is one row).
+    /// Settings that differ between rows, in the order the stages declare them.
     static func varyingSettings(_ rows: [ComparisonRow]) -> [String] {
-        let varying = settingKeys.filter { k in Set(rows.map { $0.settings[k] ?? "—" }).count > 1 }
-        return varying.isEmpty ? ["model"] : varying
+        var keys: [String] = []
+        for r in rows { for k in r.settingOrder where !keys.contains(k) { keys.append(k) } }
+        return keys.filter { k in Set(rows.map { $0.settings[k] ?? "—" }).count > 1 }
+    }
+
+    /// The settings column of a swept `stage.parameter` key.
+    static func settingKey(_ swept: String, in rows: [ComparisonRow]) -> String {
+        if rows.contains(where: { $0.settings[swept] != nil }) { return swept }
+        return swept.split(separator: ".").last.map(String.init) ?? swept
     }
 
     static func format(_ m: Metric, _ v: Double?) -> String {
@@ -162,7 +177,7 @@ enum Comparison {
         // Metric vs each swept parameter
         body += "<h2>Metrics against swept parameters</h2>\n"
         for key in sweptKeys {
-            let param = key.split(separator: ".").last.map(String.init) ?? key
+            let param = settingKey(key, in: rows)
             let values = Array(Set(rows.compactMap { $0.settings[param] })).sorted { (Double($0) ?? 0, $0) < (Double($1) ?? 0, $1) }
             let numeric = values.allSatisfy { Double($0) != nil }
             // One line per combination of the other varying settings.
@@ -179,8 +194,11 @@ enum Comparison {
                 SVGChart.line(title: "Analogy accuracy vs \(param)", xLabel: param, yLabel: "analogy accuracy (%)", series: series,
                               categoricalX: numeric ? nil : values) + "</div>\n"
         }
-        // SGNS vs CBOW per section
-        let byModel = Dictionary(grouping: rows.filter { !$0.sections.isEmpty }, by: { $0.settings["model"] ?? "?" })
+        // Per section, one series per value of the varying categorical settings (e.g. the model).
+        let categorical = varyingSettings(rows).filter { k in rows.allSatisfy { r in r.settings[k].map { Double($0) == nil } ?? true } }
+        let byModel = Dictionary(grouping: rows.filter { !$0.sections.isEmpty }, by: { r in
+            categorical.isEmpty ? "all" : categorical.map { r.settings[$0] ?? "—" }.joined(separator: " ")
+        })
         if byModel.count > 1 || !byModel.isEmpty {
             let categories = byModel.values.first!.first!.sections.map(\.name)
             let series = byModel.keys.sorted().map { model -> (name: String, values: [Double]) in
@@ -191,7 +209,8 @@ enum Comparison {
                 }
                 return (name: model, values: vals)
             }
-            body += "<h2>Analogy accuracy per section, by model</h2>\n<p>Mean over the trials of each model.</p>\n" +
+            let by = categorical.isEmpty ? "" : ", by " + categorical.joined(separator: " and ")
+            body += "<h2>Analogy accuracy per section\(by)</h2>\n<p>Mean over the trials of each group.</p>\n" +
                 SVGChart.bars(title: "3CosAdd accuracy per section", yLabel: "accuracy (%)", categories: categories, series: series) + "\n"
         }
         return """
