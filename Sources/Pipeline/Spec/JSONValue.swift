@@ -148,18 +148,31 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses JSON text, turning syntax errors into a message with the position.
+    /// Parses JSON text strictly (RFC 8259: no trailing commas, duplicate keys, comments, NaN…),
+    /// turning every syntax error into a message with the line, the column and what was expected.
+    /// See `StrictJSONParser`.
     public static func parse(_ data: Data) throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch let DecodingError.dataCorrupted(context) {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw JSONSyntaxError(message: underlying ?? context.debugDescription)
-        }
+        var parser = StrictJSONParser(data)
+        return try parser.parse()
     }
 }
 
 public struct JSONSyntaxError: Error, CustomStringConvertible {
+    /// What is wrong and what was expected there.
     public let message: String
-    public var description: String { "invalid JSON: \(message)" }
+    /// 1-based line of the problem, when known.
+    public let line: Int?
+    /// 1-based column (in Unicode scalars) of the problem, when known.
+    public let column: Int?
+
+    public init(message: String, line: Int? = nil, column: Int? = nil) {
+        self.message = message
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String {
+        if let line, let column { return "invalid JSON at line \(line), column \(column): \(message)" }
+        return "invalid JSON: \(message)"
+    }
 }

@@ -275,18 +275,52 @@ public final class ArtifactStore: @unchecked Sendable {
         return errno == EPERM
     }
 
+    /// A ref or run record that `garbage()` could not read or decode. An unreadable ref may be
+    /// the only thing keeping an experiment's artifacts alive, so its presence blocks collection.
+    public struct UnreadableRecord: Equatable, Sendable {
+        /// The file (or directory that could not be listed), relative to the store root.
+        public let path: String
+        /// Why it could not be used ("cannot decode: …", "cannot read: …").
+        public let reason: String
+        /// True for refs/, false for runs/.
+        public let isRef: Bool
+    }
+
     public struct GarbageReport {
         public var objects: [(digest: String, bytes: UInt64)] = []
         public var runRecords: [String] = []
         public var temporaryFiles: [String] = []
+        /// Refs and run records that could not be read. While this is non-empty the report is
+        /// not safe to collect (see `isSafeToCollect`): the objects listed may be live.
+        public var unreadable: [UnreadableRecord] = []
+        /// Set by `garbage(treatingUnreadableAsAbsent: true)`: the caller has looked at the
+        /// unreadable files and accepts that what only they refer to is removed.
+        public var unreadableTreatedAsAbsent = false
         public var bytes: UInt64 { objects.reduce(0) { $0 + $1.bytes } }
+        /// Whether `collect` may remove the objects and run records listed.
+        public var isSafeToCollect: Bool { unreadable.isEmpty || unreadableTreatedAsAbsent }
     }
 
     /// Objects that no experiment's ref points to, and the run records that describe them.
-    public func garbage() -> GarbageReport {
-        var live = Set<String>()
-        for (_, _, ref) in allRefs() { for o in ref.outputs.values { live.insert(o.digest) } }
+    ///
+    /// Refs and run records that cannot be read or decoded are listed in `unreadable` rather than
+    /// skipped: skipping a damaged ref would make its experiment's artifacts look like garbage.
+    /// Such a report is only collected when `treatingUnreadableAsAbsent` is true (`gc --force`).
+    public func garbage(treatingUnreadableAsAbsent: Bool = false) -> GarbageReport {
         var report = GarbageReport()
+        report.unreadableTreatedAsAbsent = treatingUnreadableAsAbsent
+        var live = Set<String>()
+        let refsDir = root.appendingPathComponent("refs").path
+        for experiment in listForGarbage("refs", isRef: true, into: &report) {
+            var isDirectory: ObjCBool = false
+            // Only directories hold refs; a stray file directly in refs/ is not one.
+            guard fm.fileExists(atPath: refsDir + "/" + experiment, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            for file in listForGarbage("refs/\(experiment)", isRef: true, into: &report) where file.hasSuffix(".json") {
+                if let ref = decodeForGarbage(StageRef.self, "refs/\(experiment)/\(file)", isRef: true, into: &report) {
+                    for o in ref.outputs.values { live.insert(o.digest) }
+                }
+            }
+        }
         let objectsDir = root.appendingPathComponent("objects").path
         for prefix in ((try? fm.contentsOfDirectory(atPath: objectsDir)) ?? []).sorted() {
             for rest in ((try? fm.contentsOfDirectory(atPath: objectsDir + "/" + prefix)) ?? []).sorted() {
@@ -298,8 +332,12 @@ public final class ArtifactStore: @unchecked Sendable {
                 }
             }
         }
-        for record in allRunRecords() where record.outputs.values.contains(where: { !live.contains($0.digest) }) {
-            report.runRecords.append(record.key)
+        for file in listForGarbage("runs", isRef: false, into: &report) where file.hasSuffix(".json") {
+            guard let record = decodeForGarbage(RunRecord.self, "runs/\(file)", isRef: false, into: &report) else { continue }
+            if record.outputs.values.contains(where: { !live.contains($0.digest) }) {
+                // Named by the file, which is what collect removes (it equals record.key when intact).
+                report.runRecords.append(String(file.dropLast(5)))
+            }
         }
         for name in (try? fm.contentsOfDirectory(atPath: tmpDirectory)) ?? [] {
             let pid = Int32(name.split(separator: "-").first.map(String.init) ?? "") ?? 0
@@ -308,12 +346,67 @@ public final class ArtifactStore: @unchecked Sendable {
         return report
     }
 
+    /// The sorted entries of a store directory for `garbage()`; a directory that exists but
+    /// cannot be listed is recorded as unreadable (a missing one is simply empty).
+    private func listForGarbage(_ relative: String, isRef: Bool, into report: inout GarbageReport) -> [String] {
+        let path = root.appendingPathComponent(relative).path
+        do {
+            return try fm.contentsOfDirectory(atPath: path).sorted()
+        } catch {
+            if fm.fileExists(atPath: path) {
+                report.unreadable.append(UnreadableRecord(path: relative + "/", reason: "cannot list the directory: \(Self.shortReason(error))", isRef: isRef))
+            }
+            return []
+        }
+    }
+
+    /// A ref or run record for `garbage()`, or nil after recording why it cannot be used.
+    private func decodeForGarbage<T: Decodable>(_ type: T.Type, _ relative: String, isRef: Bool, into report: inout GarbageReport) -> T? {
+        let path = root.appendingPathComponent(relative).path
+        guard let data = fm.contents(atPath: path) else {
+            // Removed between listing and reading (a concurrent run replacing it) is not damage.
+            if !fm.fileExists(atPath: path) { return nil }
+            let reason = access(path, R_OK) == 0 ? "cannot read the file" : "cannot read the file: \(String(cString: strerror(errno)))"
+            report.unreadable.append(UnreadableRecord(path: relative, reason: reason, isRef: isRef))
+            return nil
+        }
+        do {
+            return try Self.decoder.decode(T.self, from: data)
+        } catch {
+            let what = data.isEmpty ? "the file is empty" : Self.shortReason(error)
+            report.unreadable.append(UnreadableRecord(path: relative, reason: "cannot decode: \(what)", isRef: isRef))
+            return nil
+        }
+    }
+
+    /// A one-line reason for a decoding or file error.
+    static func shortReason(_ error: Error) -> String {
+        func path(_ codingPath: [CodingKey]) -> String {
+            codingPath.isEmpty ? "" : " at `" + codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") + "`"
+        }
+        switch error {
+        case DecodingError.dataCorrupted(let c):
+            let underlying = (c.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return (underlying ?? c.debugDescription) + path(c.codingPath)
+        case DecodingError.keyNotFound(let key, let c):
+            return "missing key `\(key.stringValue)`" + path(c.codingPath)
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return c.debugDescription + path(c.codingPath)
+        default:
+            return (error as NSError).localizedDescription
+        }
+    }
+
+    /// Removes what `garbage()` found. When the report is not safe to collect (unreadable refs or
+    /// run records, not forced) only the temporary files of dead processes are removed: the
+    /// objects listed might be live.
     public func collect(_ report: GarbageReport) {
+        for name in report.temporaryFiles { unlink(tmpDirectory + "/" + name) }
+        guard report.isSafeToCollect else { return }
         for (digest, _) in report.objects {
             unlink(objectPath(digest))
             unlink(verifiedPath(digest))
         }
         for key in report.runRecords { unlink(runPath(key)) }
-        for name in report.temporaryFiles { unlink(tmpDirectory + "/" + name) }
     }
 }

@@ -71,6 +71,8 @@ public enum Word2VecFormat {
     /// Reads a word2vec-format file (word2vec.c, gensim, fastText `.vec`).
     /// `binary: nil` auto-detects. `limit` reads only the first N rows.
     /// Throws `Word2VecFormatError` naming the line (text) or byte offset (binary).
+    /// Non-finite components (`nan`, `inf`, `-Infinity`, overflowing decimals, NaN or infinite
+    /// float32 bit patterns) are refused with the row and word (`.notANumber`).
     public static func read(_ path: String, binary: Bool? = nil, limit: Int? = nil) throws -> WordVectors {
         let bytes = try readAll(path)
         return try bytes.withUnsafeBufferPointer { buf in
@@ -124,6 +126,9 @@ public enum Word2VecFormat {
         }
 
         @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 }
+
+        /// What to do about a NaN / infinite component (usually a training run that diverged).
+        static let nonFiniteHint = "vectors must be finite (NaN or infinity usually means the training diverged: lower the learning rate and retrain, or drop the row)"
 
         mutating func parse(binary: Bool?, limit: Int?) throws -> WordVectors {
             // Header
@@ -229,7 +234,13 @@ public enum Word2VecFormat {
             }
             let raw = UnsafeRawPointer(base + pos)
             for j in 0..<d {
-                out[j] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self)))
+                let x = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self)))
+                guard x.isFinite else {
+                    // NaN or ±infinity poisons every cosine it takes part in; refuse the file.
+                    throw err(.notANumber, offset: pos + 4 * j,
+                              "row \(r) (word `\(word)`): number \(j + 1) is \(x.isNaN ? "NaN" : x < 0 ? "-infinity" : "infinity"), not a finite float; \(Self.nonFiniteHint)")
+                }
+                out[j] = x
             }
             pos += need
             return (word, start)
@@ -257,6 +268,12 @@ public enum Word2VecFormat {
                     var t = tokStart
                     while t < end && !Self.isSpace(base[t]) && base[t] != 10 && base[t] != 13 { t += 1 }
                     throw err(.notANumber, line: ln, "number \(j + 1) of word `\(word)`, \(text(tokStart, t)), is not a number")
+                }
+                guard x.isFinite else {
+                    // strtof reads nan, inf, infinity (any case, signed) and overflows to inf: all refused.
+                    var t = tokStart
+                    while t < end && !Self.isSpace(base[t]) && base[t] != 10 && base[t] != 13 { t += 1 }
+                    throw err(.notANumber, line: ln, "number \(j + 1) of word `\(word)`, \(text(tokStart, t)), is \(x.isNaN ? "NaN" : "infinite"), not a finite float; \(Self.nonFiniteHint)")
                 }
                 out?[j] = x
             }

@@ -3,13 +3,26 @@ import Foundation
 /// Splits text into word ids over a first-seen word table, on several threads: the text is
 /// cut at separators into one piece per thread, each piece gets its own table, and the tables
 /// are merged in piece order, so the ids equal those of a single pass whatever the thread count.
+///
+/// Tokens longer than `maxTokenBytes` are dropped and counted (`Result.droppedLongTokenCount`):
+/// a text without separators (a binary file, a base64 blob, a corpus whose newlines were lost)
+/// would otherwise become one giant "word" stored in the vocabulary.
 public final class Tokenizer {
+    /// The longest token kept, in bytes (after lower-casing in normalize mode, which keeps byte
+    /// lengths). Longer runs of word bytes are skipped without being copied, so memory stays
+    /// bounded whatever the input. The longest English dictionary words are under 50 bytes;
+    /// 1,000 leaves room for URLs, identifiers and long compounds in other languages.
+    public static let maxTokenBytes = 1_000
+
     public struct Result {
         public let words: [String]
         public let counts: [UInt64]
         /// Token ids, one buffer per piece, in text order. Freed with the result.
         public let idChunks: [UnsafeBufferPointer<UInt32>]
         public var tokenCount: Int { idChunks.reduce(0) { $0 + $1.count } }
+        /// Tokens longer than `Tokenizer.maxTokenBytes` that were dropped (not in `words`,
+        /// `counts` or `idChunks`). Worth a line in the stage summary when non-zero.
+        public let droppedLongTokenCount: Int
         let owner: [UnsafeMutablePointer<UInt32>]
 
         public func deallocate() { for p in owner { p.deallocate() } }
@@ -42,15 +55,17 @@ public final class Tokenizer {
         let pieces = split(bytes, into: text.count < 1 << 20 ? 1 : max(1, threads))
         var tables = [WordTable?](repeating: nil, count: pieces.count)
         var pieceIDs = [(UnsafeMutablePointer<UInt32>, Int)?](repeating: nil, count: pieces.count)
+        var dropped = [Int](repeating: 0, count: pieces.count)
         let lock = NSLock()
         let cancelledFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
         cancelledFlag.pointee = 0
         defer { cancelledFlag.deallocate() }
         DispatchQueue.concurrentPerform(iterations: pieces.count) { k in
-            let (table, ids, n) = tokenizePiece(UnsafeBufferPointer(rebasing: bytes[pieces[k]]), report: k == 0 ? { f in progress(f * 0.9) } : nil)
+            let (table, ids, n, long) = tokenizePiece(UnsafeBufferPointer(rebasing: bytes[pieces[k]]), report: k == 0 ? { f in progress(f * 0.9) } : nil)
             lock.lock()
             tables[k] = table
             pieceIDs[k] = (ids, n)
+            dropped[k] = long
             lock.unlock()
         }
         let idBuffers = pieceIDs.map { $0! }
@@ -81,6 +96,7 @@ public final class Tokenizer {
         let counts = Array(UnsafeBufferPointer(start: global.counts, count: global.count))
         return Result(words: words, counts: counts,
                       idChunks: idBuffers.map { UnsafeBufferPointer(start: $0.0, count: $0.1) },
+                      droppedLongTokenCount: dropped.reduce(0, +),
                       owner: idBuffers.map(\.0))
     }
 
@@ -97,15 +113,20 @@ public final class Tokenizer {
         return (0..<n).map { cuts[$0]..<cuts[$0 + 1] }
     }
 
-    private func tokenizePiece(_ piece: UnsafeBufferPointer<UInt8>, report: ((Double) -> Void)?) -> (WordTable, UnsafeMutablePointer<UInt32>, Int) {
+    /// Tokenizes one piece: its word table, its ids and their count, and how many tokens longer
+    /// than `maxTokenBytes` it dropped.
+    private func tokenizePiece(_ piece: UnsafeBufferPointer<UInt8>, report: ((Double) -> Void)?) -> (WordTable, UnsafeMutablePointer<UInt32>, Int, Int) {
         let table = WordTable(expectedWords: 1 << 17)
         var capacity = max(1024, piece.count / 4)
         var ids = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
         var n = 0
+        var droppedLong = 0
+        let maxToken = Self.maxTokenBytes
         let normalize = mode == .normalize
         // Digit words get fixed ids up front only when they occur; look them up lazily.
         var digitIDs = [UInt32](repeating: UInt32.max, count: 10)
-        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, piece.count))
+        // Lower-cased token bytes (normalize mode); never more than one kept token.
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: maxToken)
         defer { scratch.deallocate() }
         classes.withUnsafeBufferPointer { cls in
             lower.withUnsafeBufferPointer { low in
@@ -142,23 +163,31 @@ public final class Tokenizer {
                     }
                     let start = i
                     var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                    // Read at most maxToken word bytes; if the run goes on, it is too long.
+                    let limit = min(end, start + maxToken)
+                    var len = 0
                     if normalize {
-                        var len = 0
-                        while i < end, cls[Int(base[i])] == 1 {
+                        while i < limit, cls[Int(base[i])] == 1 {
                             let b = low[Int(base[i])]
                             scratch[len] = b
                             len += 1
                             h = (h ^ UInt64(b)) &* 0x100_0000_01b3
                             i += 1
                         }
-                        ids[n] = table.id(of: scratch, length: len, hash: h)
                     } else {
-                        while i < end, cls[Int(base[i])] == 1 {
+                        while i < limit, cls[Int(base[i])] == 1 {
                             h = (h ^ UInt64(base[i])) &* 0x100_0000_01b3
                             i += 1
                         }
-                        ids[n] = table.id(of: base + start, length: i - start, hash: h)
+                        len = i - start
                     }
+                    if i < end && cls[Int(base[i])] == 1 {
+                        // Longer than maxToken: skip the rest of the run without storing it.
+                        while i < end, cls[Int(base[i])] == 1 { i += 1 }
+                        droppedLong += 1
+                        continue
+                    }
+                    ids[n] = normalize ? table.id(of: scratch, length: len, hash: h) : table.id(of: base + start, length: len, hash: h)
                     n += 1
                     if i >= nextReport, let report {
                         report(Double(i) / Double(end))
@@ -167,7 +196,7 @@ public final class Tokenizer {
                 }
             }
         }
-        return (table, ids, n)
+        return (table, ids, n, droppedLong)
     }
 }
 
