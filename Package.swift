@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "w2v-pipe",
-    platforms: [.macOS(.v13)],
+    // Linux only (Debian 12 tested): the store and stages use Glibc calls, and nothing here is
+    // built or tested on macOS, so the package claims no Apple platform.
     products: [
         .executable(name: "w2v-pipe", targets: ["w2v-pipe"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
@@ -50,5 +51,5 @@ let package = Package(
         // End-to-end: runs the real binary (built first through this dependency).
         .testTarget(name: "CLITests", dependencies: ["Pipeline", "w2v-pipe"], exclude: ["data-only.json"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -113,7 +113,7 @@ enum FailingStage: Stage {
 let testRegistry = StageRegistry([SourceStage.self, ScaleStage.self, FileLengthStage.self, FailingStage.self])
 
 /// A temporary directory holding a store and experiment files; removed on deinit.
-final class Sandbox {
+final class Sandbox: Sendable {
     let dir: URL
     let store: ArtifactStore
     init() throws {

@@ -37,7 +37,7 @@ public final class Engine {
     public var coreBudget: Int?
     private let events: (EngineEvent) -> Void
 
-    public static var toolVersion = "0.1.0"
+    public static let toolVersion = "0.1.0"
 
     public init(store: ArtifactStore, events: @escaping (EngineEvent) -> Void = { _ in }) {
         self.store = store

@@ -117,15 +117,18 @@ public struct ParameterField<Owner: StageParameters>: Sendable {
                                   encode: @escaping @Sendable (V) -> JSONValue,
                                   decode: @escaping @Sendable (JSONValue, ParameterDecodingContext) -> V?,
                                   file: (@Sendable (V) -> URL?)? = nil) -> Self {
-        ParameterField(
-            name: name, type: type, identity: identity, required: required, nullable: nullable, help: help,
-            read: { encode($0[keyPath: keyPath]) },
-            write: { owner, json, context in
-                guard let value = decode(json, context) else { return ParameterCheck.complaint(json, type) }
-                owner[keyPath: keyPath] = value
-                return nil
-            },
-            file: file.map { f in { f($0[keyPath: keyPath]) } })
+        let read: @Sendable (Owner) -> JSONValue = { encode($0[keyPath: keyPath]) }
+        let write: @Sendable (inout Owner, JSONValue, ParameterDecodingContext) -> String? = { owner, json, context in
+            guard let value = decode(json, context) else { return ParameterCheck.complaint(json, type) }
+            owner[keyPath: keyPath] = value
+            return nil
+        }
+        var fileOf: (@Sendable (Owner) -> URL?)? = nil
+        if let file {
+            fileOf = { file($0[keyPath: keyPath]) }
+        }
+        return ParameterField(name: name, type: type, identity: identity, required: required, nullable: nullable, help: help,
+                              read: read, write: write, file: fileOf)
     }
 }
 

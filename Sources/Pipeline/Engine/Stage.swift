@@ -27,7 +27,7 @@ public struct StageOutcome: Sendable {
 
 /// A step of an experiment. Implementations live outside the engine (the word2vec stages);
 /// the engine only knows this contract.
-public protocol Stage {
+public protocol Stage: Sendable {
     /// The stage's parameters: one typed value with its defaults, ranges and help.
     associatedtype Parameters: StageParameters
     /// Stable name used in experiment files, e.g. `build-vocab`.

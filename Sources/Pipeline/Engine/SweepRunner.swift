@@ -3,8 +3,8 @@ import Foundation
 /// Runs the trials of a sweep, several at a time if asked, against one store. Trials share
 /// every stage whose key they share: the per-key lock makes the first trial compute it and the
 /// others reuse it.
-public final class SweepRunner {
-    public struct TrialOutcome {
+public final class SweepRunner: Sendable {
+    public struct TrialOutcome: @unchecked Sendable {
         public let trial: Trial
         public let results: [(StageInstance, Engine.Outcome)]?
         public let error: Error?
@@ -14,9 +14,9 @@ public final class SweepRunner {
     public let store: ArtifactStore
     public let jobs: Int
     public let failFast: Bool
-    let makeEngine: (Trial) -> Engine
+    let makeEngine: @Sendable (Trial) -> Engine
 
-    public init(store: ArtifactStore, jobs: Int, failFast: Bool, makeEngine: @escaping (Trial) -> Engine) {
+    public init(store: ArtifactStore, jobs: Int, failFast: Bool, makeEngine: @escaping @Sendable (Trial) -> Engine) {
         self.store = store
         self.jobs = max(1, jobs)
         self.failFast = failFast
@@ -24,7 +24,7 @@ public final class SweepRunner {
     }
 
     /// Runs the trials; `onFinish` is called (serialised) as each one ends.
-    public func run(_ trials: [Trial], onFinish: @escaping (TrialOutcome) -> Void = { _ in }) -> [TrialOutcome] {
+    public func run(_ trials: [Trial], onFinish: @escaping @Sendable (TrialOutcome) -> Void = { _ in }) -> [TrialOutcome] {
         final class State: @unchecked Sendable {
             var outcomes: [Int: TrialOutcome] = [:]
             var stop = false

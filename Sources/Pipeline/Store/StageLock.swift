@@ -13,13 +13,13 @@ public final class StageLock: @unchecked Sendable {
     private var released = false
 
     /// How long another host's lock may go without a heartbeat before it counts as abandoned.
-    public static var staleAfter: TimeInterval = 120
+    public static let staleAfter: TimeInterval = 120
     static let heartbeatInterval = 10
 
-    public static var hostName: String = {
-        var buf = [CChar](repeating: 0, count: 256)
+    public static let hostName: String = {
+        var buf = [UInt8](repeating: 0, count: 256)
         gethostname(&buf, 255)
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }, as: UTF8.self)
     }()
 
     private init(path: String) {

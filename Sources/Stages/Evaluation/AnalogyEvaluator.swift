@@ -140,10 +140,14 @@ public struct AnalogyEvaluator: Sendable {
                     qs.withUnsafeBufferPointer { qb in
                         correctAdd.withUnsafeMutableBufferPointer { ca in
                             correctMul.withUnsafeMutableBufferPointer { cm in
-                                let s = sb.baseAddress!
+                                guard let sa = sb.baseAddress, let qa = qb.baseAddress, let caa = ca.baseAddress,
+                                      let cma = cm.baseAddress else { return }
+                                // Workers read the similarities and questions and write their own
+                                // questions' entries of the two result arrays.
+                                let s = WorkerPointer(sa), qb = WorkerPointer(qa), ca = WorkerPointer(caa), cm = WorkerPointer(cma)
                                 let count = hi - lo
                                 let chunks = min(count, threadCount * 16)
-                                DispatchQueue.concurrentPerform(iterations: chunks) { ch in
+                                Parallel.forEach(chunks, threads: threadCount) { ch in
                                     let from = count * ch / chunks, to = count * (ch + 1) / chunks
                                     for k in from..<to {
                                         let q = qb[lo + k]

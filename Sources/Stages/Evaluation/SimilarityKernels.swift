@@ -65,8 +65,10 @@ enum EvalKernels {
         queries.withUnsafeBufferPointer { qbuf in
             panel.data.withUnsafeBufferPointer { pbuf in
                 out.withUnsafeMutableBufferPointer { obuf in
-                    let q = qbuf.baseAddress!, p = pbuf.baseAddress!, o = obuf.baseAddress!
-                    let work = { (chunk: Int) in
+                    guard let qa = qbuf.baseAddress, let pa = pbuf.baseAddress, let oa = obuf.baseAddress else { return }
+                    let q = WorkerPointer(qa), p = WorkerPointer(pa), o = WorkerPointer(oa)
+                    // Each chunk writes only its own blocks' columns of `out`.
+                    Parallel.forEach(chunks, threads: threads) { chunk in
                         let lo = panel.blocks * chunk / chunks
                         let hi = panel.blocks * (chunk + 1) / chunks
                         for b in lo..<hi {
@@ -100,11 +102,6 @@ enum EvalKernels {
                                 qi += 1
                             }
                         }
-                    }
-                    if threads <= 1 || chunks == 1 {
-                        for c in 0..<chunks { work(c) }
-                    } else {
-                        DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
                     }
                 }
             }

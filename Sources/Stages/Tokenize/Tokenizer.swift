@@ -7,7 +7,7 @@ import Foundation
 /// Tokens longer than `maxTokenBytes` are dropped and counted (`Result.droppedLongTokenCount`):
 /// a text without separators (a binary file, a base64 blob, a corpus whose newlines were lost)
 /// would otherwise become one giant "word" stored in the vocabulary.
-public final class Tokenizer {
+public final class Tokenizer: Sendable {
     /// The longest token kept, in bytes (after lower-casing in normalize mode, which keeps byte
     /// lengths). Longer runs of word bytes are skipped without being copied, so memory stays
     /// bounded whatever the input. The longest English dictionary words are under 50 bytes;
@@ -30,12 +30,14 @@ public final class Tokenizer {
 
     public let mode: TokenizationMode
     /// Byte classes: 0 separator, 1 word byte, 2 digit (spelled out in normalize mode).
-    private var classes = [UInt8](repeating: 0, count: 256)
-    private var lower = [UInt8](repeating: 0, count: 256)
+    private let classes: [UInt8]
+    private let lower: [UInt8]
     static let digitWords = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
     public init(mode: TokenizationMode) {
         self.mode = mode
+        var classes = [UInt8](repeating: 0, count: 256)
+        var lower = [UInt8](repeating: 0, count: 256)
         for b in 0..<256 { lower[b] = UInt8(b) }
         switch mode {
         case .text8:
@@ -46,29 +48,30 @@ public final class Tokenizer {
             for b in UInt8(ascii: "A")...UInt8(ascii: "Z") { classes[Int(b)] = 1; lower[Int(b)] = b + 32 }
             for b in UInt8(ascii: "0")...UInt8(ascii: "9") { classes[Int(b)] = 2 }
         }
+        self.classes = classes
+        self.lower = lower
     }
 
     /// Tokenizes `text`. `progress` receives the fraction of bytes done (approximate).
-    public func tokenize(_ text: UnsafeRawBufferPointer, threads: Int, progress: @escaping (Double) -> Void = { _ in },
+    public func tokenize(_ text: UnsafeRawBufferPointer, threads: Int, progress: @escaping @Sendable (Double) -> Void = { _ in },
                          isCancelled: () -> Bool = { false }) throws -> Result {
         let bytes = text.bindMemory(to: UInt8.self)
         let pieces = split(bytes, into: text.count < 1 << 20 ? 1 : max(1, threads))
-        var tables = [WordTable?](repeating: nil, count: pieces.count)
-        var pieceIDs = [(UnsafeMutablePointer<UInt32>, Int)?](repeating: nil, count: pieces.count)
-        var dropped = [Int](repeating: 0, count: pieces.count)
-        let lock = NSLock()
-        let cancelledFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-        cancelledFlag.pointee = 0
-        defer { cancelledFlag.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: pieces.count) { k in
-            let (table, ids, n, long) = tokenizePiece(UnsafeBufferPointer(rebasing: bytes[pieces[k]]), report: k == 0 ? { f in progress(f * 0.9) } : nil)
-            lock.lock()
-            tables[k] = table
-            pieceIDs[k] = (ids, n)
-            dropped[k] = long
-            lock.unlock()
+        let results = WorkerResults<Piece>(count: pieces.count)
+        if let base = bytes.baseAddress {
+            let shared = WorkerPointer(base) // read only, while `text` is borrowed
+            Parallel.forEach(pieces.count, threads: pieces.count) { k in
+                let range = pieces[k]
+                let piece = UnsafeBufferPointer(start: shared.base + range.lowerBound, count: range.count)
+                results.store(k, self.tokenizePiece(piece, report: k == 0 ? { f in progress(f * 0.9) } : nil))
+            }
+        } else {
+            results.store(0, tokenizePiece(UnsafeBufferPointer(start: nil, count: 0), report: nil))
         }
-        let idBuffers = pieceIDs.map { $0! }
+        let done = results.collected()
+        let tables = done.map { $0?.table }
+        let dropped = done.map { $0?.droppedLong ?? 0 }
+        let idBuffers = done.compactMap { $0.map { ($0.ids, $0.count) } }
         if isCancelled() {
             for (p, _) in idBuffers { p.deallocate() }
             throw CancelledTokenization()
@@ -115,7 +118,15 @@ public final class Tokenizer {
 
     /// Tokenizes one piece: its word table, its ids and their count, and how many tokens longer
     /// than `maxTokenBytes` it dropped.
-    private func tokenizePiece(_ piece: UnsafeBufferPointer<UInt8>, report: ((Double) -> Void)?) -> (WordTable, UnsafeMutablePointer<UInt32>, Int, Int) {
+    /// What one worker hands back: its own table and ids (no other thread touches them).
+    struct Piece {
+        var table: WordTable
+        var ids: UnsafeMutablePointer<UInt32>
+        var count: Int
+        var droppedLong: Int
+    }
+
+    private func tokenizePiece(_ piece: UnsafeBufferPointer<UInt8>, report: ((Double) -> Void)?) -> Piece {
         let table = WordTable(expectedWords: 1 << 17)
         var capacity = max(1024, piece.count / 4)
         var ids = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
@@ -196,7 +207,7 @@ public final class Tokenizer {
                 }
             }
         }
-        return (table, ids, n, droppedLong)
+        return Piece(table: table, ids: ids, count: n, droppedLong: droppedLong)
     }
 }
 

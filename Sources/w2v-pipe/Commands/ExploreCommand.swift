@@ -24,7 +24,7 @@ struct ExploreCommand: ParsableCommand {
             let interactive = isatty(STDIN_FILENO) != 0
             print("\(description): \(Format.grouped(vectors.count)) words × \(vectors.dimension); a word, `A B C`, `sim W1 W2`, or :q")
             while true {
-                if interactive { print("> ", terminator: ""); fflush(stdout) }
+                if interactive { print("> ", terminator: ""); fflush(nil) }
                 guard let line = readLine() else { break }
                 let words = line.split(whereSeparator: \.isWhitespace).map { String($0).lowercased() }
                 if words.isEmpty { continue }
@@ -43,7 +43,7 @@ struct ExploreCommand: ParsableCommand {
                     printNeighbours(try vectors.analogy(words[0], words[1], words[2], k: k))
                 default: print("  one word, three words (A B C), or `sim W1 W2`")
                 }
-                fflush(stdout)
+                fflush(nil)
             }
         } catch { throw CLIExit.fail(error) }
     }

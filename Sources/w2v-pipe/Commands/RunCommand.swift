@@ -105,7 +105,7 @@ struct RunCommand: ParsableCommand {
             let start = Date()
             if !quiet {
                 print("experiment \(experiment.name) (\(self.experiment)), store \(store.root.relativePathForDisplay)/")
-                fflush(stdout)
+                fflush(nil)
             }
             let results = try engine.run(experiment)
             let ran = results.filter { if case .ran = $0.1 { return true }; return false }.count
@@ -145,7 +145,7 @@ enum Output {
         case .published(let stage, let paths):
             Swift.print("  \(pad(stage.id)) \(pad(stage.type.typeName, 12)) wrote \(paths.joined(separator: ", "))")
         }
-        fflush(stdout)
+        fflush(nil)
     }
 
     static func printPlan(_ plan: [PlannedStage], verb: Bool) {

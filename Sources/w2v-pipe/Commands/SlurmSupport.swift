@@ -52,7 +52,7 @@ enum SlurmCLI {
         }
         var last = -1
         try SlurmExecutor.wait(for: [submission.upstreamJob, submission.arrayJob]) { queued in
-            if queued != last { print("  \(queued) job(s) queued or running"); fflush(stdout); last = queued }
+            if queued != last { print("  \(queued) job(s) queued or running"); fflush(nil); last = queued }
         }
         let engine = Engine(store: store)
         var ok = true

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Pipeline
 import Stages
 
@@ -15,12 +16,12 @@ enum SweepCLI {
     }
 
     static func run(_ experiment: Experiment, store: ArtifactStore, jobs: Int, failFast: Bool, quiet: Bool,
-                    configure: @escaping (Engine) -> Void) -> Bool {
+                    configure: @escaping @Sendable (Engine) -> Void) -> Bool {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let budget = max(1, cores / max(1, jobs))
         let total = experiment.trials.count
         print("sweep \(experiment.name): \(total) trials, \(jobs) at a time" + (jobs > 1 ? " (\(budget) core(s) each)" : ""))
-        var done = 0
+        let done = Mutex(0) // trials finished; `onFinish` calls are serialised, the lock makes it checkable
         let runner = SweepRunner(store: store, jobs: jobs, failFast: failFast) { trial in
             let engine = Engine(store: store) { event in
                 guard !quiet, jobs == 1 else {
@@ -35,7 +36,7 @@ enum SweepCLI {
             return engine
         }
         let outcomes = runner.run(experiment.trials) { outcome in
-            done += 1
+            let done = done.withLock { n in n += 1; return n }
             let label = outcome.trial.label.isEmpty ? outcome.trial.name : outcome.trial.label
             if let error = outcome.error {
                 print("[\(done)/\(total)] trial \(outcome.trial.index) (\(label)) FAILED after \(Format.seconds(outcome.seconds)): \(error)")
@@ -43,7 +44,7 @@ enum SweepCLI {
                 let ran = outcome.results!.filter { if case .ran = $0.1 { return true }; return false }.count
                 print("[\(done)/\(total)] trial \(outcome.trial.index) (\(label)) ok in \(Format.seconds(outcome.seconds)): \(ran) ran, \(outcome.results!.count - ran) reused")
             }
-            fflush(stdout)
+            fflush(nil)
         }
         let failures = outcomes.filter { $0.error != nil }
         let skipped = total - outcomes.count
