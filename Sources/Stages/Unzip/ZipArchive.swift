@@ -1,5 +1,6 @@
 import CLibzip
 import Foundation
+import Pipeline
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +18,10 @@ public enum ZipError: Error, CustomStringConvertible, Equatable {
     case crcMismatch(path: String, member: String)
     case readFailed(path: String, member: String, detail: String)
     case unsupportedCompression(path: String, member: String, detail: String)
+    /// The member is (`declared`: says in the central directory it is) larger than `limit` bytes.
+    case memberTooLarge(path: String, member: String, bytes: UInt64, limit: UInt64, declared: Bool)
+    /// The member expands (`declared`: says it expands) more than `limit` times its compressed size.
+    case compressionRatioTooHigh(path: String, member: String, bytes: UInt64, compressedBytes: UInt64, limit: Double, declared: Bool)
 
     public var description: String {
         switch self {
@@ -42,7 +47,27 @@ public enum ZipError: Error, CustomStringConvertible, Equatable {
             return "cannot read member \"\(m)\" of \(p): \(d)"
         case .unsupportedCompression(let p, let m, let d):
             return "member \"\(m)\" of \(p) uses a compression method this libzip cannot read (\(d))"
+        case .memberTooLarge(let p, let m, let bytes, let limit, let declared):
+            let what = declared
+                ? "says it decompresses to \(Format.grouped(bytes)) bytes (\(Format.bytes(bytes)))"
+                : "decompressed past \(Format.grouped(limit)) bytes although its header says \(Format.grouped(bytes)) (the archive lies about its sizes: likely a zip bomb)"
+            return "member \"\(m)\" of \(p) \(what), over max_member_bytes = \(Format.grouped(limit)) (\(Format.bytes(limit))); nothing past the limit was extracted. "
+                + "If you trust the archive, raise the unzip stage's `max_member_bytes` parameter (default \(Format.grouped(ZipArchive.defaultMaxMemberBytes)) = 16 GiB)"
+        case .compressionRatioTooHigh(let p, let m, let bytes, let compressed, let limit, let declared):
+            let what: String
+            if declared {
+                let ratio = compressed == 0 ? "from 0 compressed bytes" : "from \(Format.grouped(compressed)) compressed bytes, a compression ratio of \(Self.ratioText((Double(bytes) / Double(compressed)).rounded())):1"
+                what = "says it decompresses to \(Format.grouped(bytes)) bytes \(ratio)"
+            } else {
+                what = "decompressed past \(Self.ratioText(limit)) times its \(Format.grouped(compressed)) compressed bytes although its header says \(Format.grouped(bytes)) bytes (the archive lies about its sizes)"
+            }
+            return "member \"\(m)\" of \(p) \(what), over max_compression_ratio = \(Self.ratioText(limit)) (text compresses about 3:1; ratios near 1000:1 are zip bombs); nothing past the limit was extracted. "
+                + "If you trust the archive, raise the unzip stage's `max_compression_ratio` parameter (default \(Self.ratioText(ZipArchive.defaultMaxCompressionRatio)))"
         }
+    }
+
+    static func ratioText(_ r: Double) -> String {
+        r == r.rounded() && abs(r) < 1e15 ? Format.grouped(Int64(r)) : String(r)
     }
 }
 
@@ -60,6 +85,13 @@ public final class ZipArchive {
 
     public let path: String
     private let handle: OpaquePointer
+
+    /// Default for `read`'s `maxMemberBytes` (`max_member_bytes`): 16 GiB, six times the largest
+    /// Wikipedia text dumps used for word2vec, far below a disk-filling zip bomb.
+    public static let defaultMaxMemberBytes: UInt64 = 16 << 30
+    /// Default for `read`'s `maxCompressionRatio` (`max_compression_ratio`): deflate peaks near
+    /// 1032:1 on runs of one byte; text compresses 3–5:1. Bombs need ratios beyond this.
+    public static let defaultMaxCompressionRatio: Double = 1000
 
     public init(path: String) throws {
         self.path = path
@@ -125,8 +157,35 @@ public final class ZipArchive {
         return member
     }
 
+    /// Throws if the member's declared sizes (central directory) exceed the limits: more than
+    /// `maxMemberBytes` uncompressed, or more than `maxCompressionRatio` times its compressed size.
+    public func checkLimits(_ member: Member, maxMemberBytes: UInt64 = ZipArchive.defaultMaxMemberBytes,
+                            maxCompressionRatio: Double = ZipArchive.defaultMaxCompressionRatio) throws {
+        if member.size > maxMemberBytes {
+            throw ZipError.memberTooLarge(path: path, member: member.name, bytes: member.size, limit: maxMemberBytes, declared: true)
+        }
+        if exceedsRatio(member.size, compressed: member.compressedSize, maxCompressionRatio) {
+            throw ZipError.compressionRatioTooHigh(path: path, member: member.name, bytes: member.size,
+                                                   compressedBytes: member.compressedSize, limit: maxCompressionRatio, declared: true)
+        }
+    }
+
+    /// Whether `bytes` out of `compressed` in is more expansion than `limit` allows (no bytes never is).
+    private func exceedsRatio(_ bytes: UInt64, compressed: UInt64, _ limit: Double) -> Bool {
+        bytes > 0 && Double(bytes) > Double(compressed) * limit
+    }
+
     /// Streams a member's bytes in chunks; libzip checks the CRC when the member ends.
-    public func read(_ member: Member, chunkSize: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    ///
+    /// Zip bombs are refused: first by the declared sizes (`checkLimits`), then while streaming,
+    /// since declared sizes can lie: as soon as the bytes produced pass `maxMemberBytes` or
+    /// `maxCompressionRatio` × the compressed size, reading stops with `ZipError.memberTooLarge`
+    /// or `.compressionRatioTooHigh`, and `body` never sees the bytes past the limit.
+    public func read(_ member: Member, chunkSize: Int = 1 << 20,
+                     maxMemberBytes: UInt64 = ZipArchive.defaultMaxMemberBytes,
+                     maxCompressionRatio: Double = ZipArchive.defaultMaxCompressionRatio,
+                     _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try checkLimits(member, maxMemberBytes: maxMemberBytes, maxCompressionRatio: maxCompressionRatio)
         guard let file = zip_fopen_index(handle, zip_uint64_t(member.index), 0) else {
             let err = zip_get_error(handle)
             let code = zip_error_code_zip(err)
@@ -155,6 +214,14 @@ public final class ZipArchive {
             }
             if n == 0 { break }
             total += UInt64(n)
+            // The declared sizes passed checkLimits, so going past a limit means they lied.
+            if total > maxMemberBytes {
+                throw ZipError.memberTooLarge(path: path, member: member.name, bytes: member.size, limit: maxMemberBytes, declared: false)
+            }
+            if exceedsRatio(total, compressed: member.compressedSize, maxCompressionRatio) {
+                throw ZipError.compressionRatioTooHigh(path: path, member: member.name, bytes: member.size,
+                                                       compressedBytes: member.compressedSize, limit: maxCompressionRatio, declared: false)
+            }
             try body(UnsafeRawBufferPointer(start: buffer, count: Int(n)))
         }
         if total != member.size {
