@@ -220,3 +220,19 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension StrictJSONTests {
+    @Test func largeDocumentsParseInLinearTime() throws {
+        // 200,000 list items and object members: quadratic copying would take minutes.
+        let list = "[" + (0..<200_000).map(String.init).joined(separator: ",") + "]"
+        let object = "{" + (0..<200_000).map { "\"k\($0)\": \($0)" }.joined(separator: ",") + "}"
+        let clock = ContinuousClock()
+        let elapsed = try clock.measure {
+            guard case .array(let items) = try parse(list) else { Issue.record("not a list"); return }
+            #expect(items.count == 200_000)
+            guard case .object(let members) = try parse(object) else { Issue.record("not an object"); return }
+            #expect(members.count == 200_000 && members["k199999"] == .integer(199_999))
+        }
+        #expect(elapsed < .seconds(20))
+    }
+}

@@ -31,12 +31,31 @@ struct StrictJSONParser {
         pos = textStart
     }
 
-    /// An open container while its members are being read.
-    private enum Container {
-        case array([JSONValue])
-        /// `keyOffsets` holds where each key was first written, for the duplicate-key message;
-        /// `key` is the key whose value is being read.
-        case object([String: JSONValue], keyOffsets: [String: Int], key: String)
+    /// An open object while its members are read: `keyOffsets` holds where each key was first
+    /// written, for the duplicate-key message; `key` is the key whose value is being read.
+    private struct OpenObject {
+        var members: [String: JSONValue] = [:]
+        var keyOffsets: [String: Int]
+        var key: String
+    }
+
+    /// The open containers, innermost last. Lists and objects are kept in separate stacks and
+    /// grown in place through their subscripts, so adding a member never copies its container
+    /// (popping an enum payload, appending and pushing it back would copy it every time).
+    private struct OpenContainers {
+        enum Kind { case array, object }
+        var kinds: [Kind] = []
+        var arrays: [[JSONValue]] = []
+        var objects: [OpenObject] = []
+
+        /// For messages about a missing value: which container is open.
+        var hint: String {
+            switch kinds.last {
+            case .array?: return " (inside a list)"
+            case .object?: return objects.last.map { " (for the key \(JSONValue.quote($0.key)))" } ?? ""
+            case nil: return ""
+            }
+        }
     }
 
     // MARK: Driver
@@ -46,18 +65,18 @@ struct StrictJSONParser {
         guard pos < bytes.count else {
             throw error(at: pos, "the input is empty; expected a JSON value (an experiment file is an object: {\"stages\": {…}})")
         }
-        var stack: [Container] = []
+        var open = OpenContainers()
         readValue: while true {
-            // Read one value; containers are pushed and their first member read in this loop.
+            // Read one value; containers are opened and their first member read in this loop.
             skipWhitespace()
             var value: JSONValue
             guard pos < bytes.count else {
-                throw error(at: pos, "the input ends too early; expected a value" + closingHint(stack))
+                throw error(at: pos, "the input ends too early; expected a value" + open.hint)
             }
             switch bytes[pos] {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let isObject = bytes[pos] == UInt8(ascii: "{")
-                if stack.count >= Self.maxDepth {
+                if open.kinds.count >= Self.maxDepth {
                     throw error(at: pos, "nesting deeper than \(Self.maxDepth) levels; expected at most \(Self.maxDepth) nested arrays and objects")
                 }
                 pos += 1
@@ -68,7 +87,8 @@ struct StrictJSONParser {
                         value = .object([:])
                     } else {
                         let (key, keyOffset) = try readKey()
-                        stack.append(.object([:], keyOffsets: [key: keyOffset], key: key))
+                        open.kinds.append(.object)
+                        open.objects.append(OpenObject(keyOffsets: [key: keyOffset], key: key))
                         continue readValue
                     }
                 } else {
@@ -76,7 +96,8 @@ struct StrictJSONParser {
                         pos += 1
                         value = .array([])
                     } else {
-                        stack.append(.array([]))
+                        open.kinds.append(.array)
+                        open.arrays.append([])
                         continue readValue
                     }
                 }
@@ -94,22 +115,21 @@ struct StrictJSONParser {
                 try readLiteral("null")
                 value = .null
             default:
-                throw unexpected(expected: "a value (an object, list, string, number, true, false or null)", stack: stack)
+                throw unexpected(expected: "a value (an object, list, string, number, true, false or null)" + open.hint)
             }
 
             // Hand the finished value to the enclosing containers, closing those that end here.
             while true {
-                guard let top = stack.popLast() else {
-                    skipWhitespace()
+                skipWhitespace()
+                switch open.kinds.last {
+                case nil:
                     if pos < bytes.count {
-                        throw unexpected(expected: "the end of the input after the top-level value (only one value per file)", stack: [])
+                        throw unexpected(expected: "the end of the input after the top-level value (only one value per file)")
                     }
                     return value
-                }
-                skipWhitespace()
-                switch top {
-                case .array(var items):
-                    items.append(value)
+                case .array?:
+                    let top = open.arrays.count - 1
+                    open.arrays[top].append(value)
                     guard pos < bytes.count else {
                         throw error(at: pos, "the input ends inside a list; expected ',' or ']'")
                     }
@@ -120,16 +140,18 @@ struct StrictJSONParser {
                         if pos < bytes.count && bytes[pos] == UInt8(ascii: "]") {
                             throw error(at: comma, "trailing comma before ']' (remove it); expected another value after a comma")
                         }
-                        stack.append(.array(items))
                         continue readValue
                     } else if bytes[pos] == UInt8(ascii: "]") {
                         pos += 1
-                        value = .array(items)
+                        open.kinds.removeLast()
+                        value = .array(open.arrays.removeLast())
                     } else {
-                        throw unexpected(expected: "',' or ']' after a list item", stack: [])
+                        throw unexpected(expected: "',' or ']' after a list item")
                     }
-                case .object(var members, var keyOffsets, let key):
-                    members[key] = value
+                case .object?:
+                    let top = open.objects.count - 1
+                    let key = open.objects[top].key
+                    open.objects[top].members[key] = value
                     guard pos < bytes.count else {
                         throw error(at: pos, "the input ends inside an object; expected ',' or '}'")
                     }
@@ -141,18 +163,19 @@ struct StrictJSONParser {
                             throw error(at: comma, "trailing comma before '}' (remove it); expected another \"key\": value after a comma")
                         }
                         let (next, nextOffset) = try readKey()
-                        if let first = keyOffsets[next] {
+                        if let first = open.objects[top].keyOffsets[next] {
                             let (line, column) = location(of: first)
                             throw error(at: nextOffset, "duplicate key \(JSONValue.quote(next)) (first at line \(line), column \(column)); expected each key once per object: remove or rename one of them")
                         }
-                        keyOffsets[next] = nextOffset
-                        stack.append(.object(members, keyOffsets: keyOffsets, key: next))
+                        open.objects[top].keyOffsets[next] = nextOffset
+                        open.objects[top].key = next
                         continue readValue
                     } else if bytes[pos] == UInt8(ascii: "}") {
                         pos += 1
-                        value = .object(members)
+                        open.kinds.removeLast()
+                        value = .object(open.objects.removeLast().members)
                     } else {
-                        throw unexpected(expected: "',' or '}' after the value of \(JSONValue.quote(key))", stack: [])
+                        throw unexpected(expected: "',' or '}' after the value of \(JSONValue.quote(key))")
                     }
                 }
             }
@@ -165,7 +188,7 @@ struct StrictJSONParser {
             throw error(at: pos, "the input ends inside an object; expected a \"key\" in double quotes or '}'")
         }
         guard bytes[pos] == UInt8(ascii: "\"") else {
-            throw unexpected(expected: "a \"key\" in double quotes", stack: [])
+            throw unexpected(expected: "a \"key\" in double quotes")
         }
         let offset = pos
         let key = try readString()
@@ -174,7 +197,7 @@ struct StrictJSONParser {
             throw error(at: pos, "the input ends after the key \(JSONValue.quote(key)); expected ':'")
         }
         guard bytes[pos] == UInt8(ascii: ":") else {
-            throw unexpected(expected: "':' after the key \(JSONValue.quote(key))", stack: [])
+            throw unexpected(expected: "':' after the key \(JSONValue.quote(key))")
         }
         pos += 1
         return (key, offset)
@@ -212,7 +235,7 @@ struct StrictJSONParser {
             if pos < bytes.count && bytes[pos] == UInt8(ascii: "I") {
                 throw error(at: start, "-Infinity is not a JSON number; expected a finite number")
             }
-            guard isDigit(pos) else { throw unexpected(expected: "a digit after '-'", stack: []) }
+            guard isDigit(pos) else { throw unexpected(expected: "a digit after '-'") }
         }
         if bytes[pos] == UInt8(ascii: "0") {
             pos += 1
@@ -226,14 +249,14 @@ struct StrictJSONParser {
         if pos < bytes.count && bytes[pos] == UInt8(ascii: ".") {
             integral = false
             pos += 1
-            guard isDigit(pos) else { throw unexpected(expected: "a digit after the decimal point (write 1.0, not 1.)", stack: []) }
+            guard isDigit(pos) else { throw unexpected(expected: "a digit after the decimal point (write 1.0, not 1.)") }
             while isDigit(pos) { pos += 1 }
         }
         if pos < bytes.count && (bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E")) {
             integral = false
             pos += 1
             if pos < bytes.count && (bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-")) { pos += 1 }
-            guard isDigit(pos) else { throw unexpected(expected: "a digit in the exponent (e.g. 1e-4)", stack: []) }
+            guard isDigit(pos) else { throw unexpected(expected: "a digit in the exponent (e.g. 1e-4)") }
             while isDigit(pos) { pos += 1 }
         }
         // The grammar above allows only ASCII digits, signs, '.' and 'e', so this is valid text.
@@ -390,7 +413,7 @@ struct StrictJSONParser {
     }
 
     /// "unexpected X; expected Y" for the byte at `pos`, with a hint for the usual non-JSON habits.
-    private func unexpected(expected: String, stack: [Container]) -> JSONSyntaxError {
+    private func unexpected(expected: String) -> JSONSyntaxError {
         guard pos < bytes.count else {
             return error(at: pos, "the input ends too early; expected \(expected)")
         }
@@ -409,16 +432,7 @@ struct StrictJSONParser {
         default:
             found = describe(at: pos)
         }
-        return error(at: pos, "unexpected \(found); expected \(expected)" + closingHint(stack))
-    }
-
-    /// For an unexpected ']' or '}': which container is actually open.
-    private func closingHint(_ stack: [Container]) -> String {
-        guard let top = stack.last else { return "" }
-        switch top {
-        case .array: return " (inside a list)"
-        case .object(_, _, let key): return " (for the key \(JSONValue.quote(key)))"
-        }
+        return error(at: pos, "unexpected \(found); expected \(expected)")
     }
 
     /// The run of letters/digits at `i`, back-quoted and shortened, for "unknown word" messages.
