@@ -29,15 +29,7 @@ let package = Package(
         // The word2vec stages and kernels.
         .target(
             name: "Stages",
-            dependencies: ["Pipeline", "CLibzip"],
-            // The kernels are unusable unoptimised (a debug build trains ~50× slower), so the
-            // tests and debug runs optimise this target too.
-            swiftSettings: [
-                .unsafeFlags(["-O"], .when(configuration: .debug)),
-                // The tokenizer's and trainer's hot loops touch class-held buffers; with dynamic
-                // exclusivity checks on, swift_beginAccess took ~20% of the data stages' time.
-                .unsafeFlags(["-enforce-exclusivity=unchecked"]),
-            ]
+            dependencies: ["Pipeline", "CLibzip"]
         ),
         .executableTarget(
             name: "w2v-pipe",

@@ -4,17 +4,17 @@ import Foundation
 /// with counts. Words are copied into one arena. Raw pointers throughout: this sits in the
 /// tokenizer's inner loop, where Swift arrays inside a class would pay exclusivity checks.
 final class WordTable {
-    private(set) var count = 0
-    private var capacity: Int          // slots, a power of two
-    private var slots: UnsafeMutablePointer<Int32>
-    private var hashes: UnsafeMutablePointer<UInt64>
-    private(set) var offsets: UnsafeMutablePointer<Int>
-    private(set) var lengths: UnsafeMutablePointer<Int32>
-    private(set) var counts: UnsafeMutablePointer<UInt64>
-    private var entryCapacity: Int
-    private(set) var arena: UnsafeMutablePointer<UInt8>
-    private var arenaUsed = 0
-    private var arenaCapacity: Int
+    @exclusivity(unchecked) private(set) var count = 0
+    @exclusivity(unchecked) private var capacity: Int          // slots, a power of two
+    @exclusivity(unchecked) private var slots: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) private var hashes: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) private(set) var offsets: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private(set) var lengths: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) private(set) var counts: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) private var entryCapacity: Int
+    @exclusivity(unchecked) private(set) var arena: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var arenaUsed = 0
+    @exclusivity(unchecked) private var arenaCapacity: Int
 
     init(expectedWords: Int = 1 << 16) {
         capacity = 1

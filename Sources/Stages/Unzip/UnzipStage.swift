@@ -13,6 +13,8 @@ public enum UnzipStage: FetchableInputs {
         public var url: String? = nil
         public var expectedBytes: Int? = nil
         public var sha256: String? = nil
+        public var maxMemberBytes = Int(ZipArchive.defaultMaxMemberBytes)
+        public var maxCompressionRatio = ZipArchive.defaultMaxCompressionRatio
         public init() {}
         public static let fields: [ParameterField<Self>] = [
             .file("path", \.path, required: true, nullable: false, help: "the zip archive, relative to the experiment file"),
@@ -20,6 +22,10 @@ public enum UnzipStage: FetchableInputs {
             .string("url", \.url, identity: .ignored, help: "where `w2v-pipe fetch` downloads the archive from when it is missing"),
             .integer("expected_bytes", \.expectedBytes, in: 0...Int64.max, identity: .ignored, help: "the archive's size as published; a download of another size is rejected"),
             .string("sha256", \.sha256, identity: .ignored, help: "the archive's SHA-256 as published (hex); a download with another digest is rejected"),
+            .integer("max_member_bytes", \.maxMemberBytes, in: 1...Int64.max, identity: .ignored,
+                     help: "refuse a member that unpacks to more bytes (default 16 GiB; a guard against zip bombs)"),
+            .number("max_compression_ratio", \.maxCompressionRatio, in: 1...1e12, identity: .ignored,
+                    help: "refuse a member that unpacks to more than this many times its compressed size (default 1000; text compresses about 3:1)"),
         ]
     }
     public static let inputs: [InputSpec] = []
@@ -32,7 +38,8 @@ public enum UnzipStage: FetchableInputs {
         let out = try context.output("text", formatVersion: CorpusText.formatVersion)
         let start = Date()
         var done: UInt64 = 0
-        try archive.read(member) { chunk in
+        try archive.read(member, maxMemberBytes: UInt64(parameters.maxMemberBytes),
+                         maxCompressionRatio: parameters.maxCompressionRatio) { chunk in
             try out.write(chunk)
             done += UInt64(chunk.count)
             context.progress.update(fraction: Double(done) / Double(member.size), detail: Format.bytes(done))
