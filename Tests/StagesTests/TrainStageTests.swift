@@ -54,9 +54,10 @@ struct TrainStageTests {
         return try ExperimentLoader.load(url, registry: Word2VecStages.registry)
     }
 
-    func run(_ e: Experiment, store: String) throws -> [String: RunRecord] {
+    func run(_ e: Experiment, store: String, cancellation: CancellationToken = CancellationToken()) throws -> [String: RunRecord] {
         let engine = Engine(store: try ArtifactStore(root: dir.appendingPathComponent(store)))
         engine.progressMode = .quiet
+        engine.cancellation = cancellation
         var out: [String: RunRecord] = [:]
         for (stage, outcome) in try engine.run(e) {
             switch outcome { case .ran(let r), .reused(let r, _): out[stage.id] = r }
@@ -168,9 +169,10 @@ struct TrainStageTests {
     }
 
     @Test func cancellationLeavesNoArtifact() throws {
-        Cancellation.request()
-        defer { Cancellation.reset() }
-        #expect(throws: CancelledError.self) { try run(try experiment(), store: "cancel") }
+        // The engine's own token: other suites running at the same time are not affected.
+        let token = CancellationToken()
+        token.cancel()
+        #expect(throws: CancelledError.self) { try run(try experiment(), store: "cancel", cancellation: token) }
         let tmp = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("cancel/tmp").path)
         #expect(tmp.isEmpty)
     }

@@ -35,6 +35,8 @@ public final class Engine {
     /// Cores a stage may use when its thread count is "all cores" (a sweep running several
     /// trials at once divides the machine between them).
     public var coreBudget: Int?
+    /// Polled between stages and by the running stage; cancel it to stop cleanly.
+    public var cancellation = CancellationToken()
     private let events: (EngineEvent) -> Void
 
     public static let toolVersion = "0.1.0"
@@ -128,7 +130,7 @@ public final class Engine {
         var known: [OutputReference: String] = [:]
         var results: [(StageInstance, Outcome)] = []
         for stage in experiment.stages {
-            if Cancellation.isRequested { throw CancelledError() }
+            try cancellation.check()
             let outcome = try runOne(stage, in: experiment, known: known)
             let record: RunRecord
             switch outcome {
@@ -183,7 +185,7 @@ public final class Engine {
         events(.starting(stage: stage, reasons: reasons))
         let progress = ProgressReporter(label: stage.id, mode: progressMode)
         let context = StageContext(stageID: stage.id, experimentName: experiment.name, stageType: stage.type,
-                                   inputDigests: identity.inputs,
+                                   inputDigests: identity.inputs, cancellation: cancellation,
                                    store: store, progress: progress, warn: { self.events(.warning("stage `\(stage.id)`: \($0)")) })
         if let coreBudget { context.coreBudget = coreBudget }
         context.noteSink = { self.events(.note(stage: stage, message: $0)) }

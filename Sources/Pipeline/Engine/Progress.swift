@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,27 +79,39 @@ public final class ProgressReporter: @unchecked Sendable {
     }
 }
 
-/// Ctrl-C handling: the first SIGINT/SIGTERM asks work to stop cleanly (stages poll
-/// `Cancellation.isRequested`); a second one exits at once.
-public enum Cancellation {
-    nonisolated(unsafe) private static var requested: Int32 = 0
+/// A request to stop, shared by whoever may ask (a signal handler, a test, a failing sweep
+/// trial) and the work that polls it. Each `Engine` has its own token, so cancelling one run
+/// never stops another; the CLI gives its engines `CancellationToken.process`, which Ctrl-C
+/// cancels. Cancelled work throws `CancelledError` — the one cancellation error there is.
+public final class CancellationToken: Sendable {
+    private let flag = Atomic<Bool>(false)
 
-    public static var isRequested: Bool { requested != 0 }
+    public init() {}
 
-    public static func install() {
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+
+    public func cancel() { flag.store(true, ordering: .relaxed) }
+
+    /// Throws `CancelledError` once cancelled.
+    public func check() throws {
+        if isCancelled { throw CancelledError() }
+    }
+
+    /// The token of this process's command-line run: SIGINT/SIGTERM cancel it once
+    /// `installSignalHandlers()` ran; a second signal exits at once.
+    public static let process = CancellationToken()
+
+    public static func installSignalHandlers() {
         let handler: @convention(c) (Int32) -> Void = { signal in
-            if Cancellation.requested != 0 { _exit(128 + signal) }
-            Cancellation.requested = 1
+            // Only async-signal-safe work here: an atomic load/store and write(2).
+            if CancellationToken.process.isCancelled { _exit(128 + signal) }
+            CancellationToken.process.cancel()
             let msg = "\ninterrupted: stopping cleanly (press Ctrl-C again to abort at once)\n"
             _ = msg.withCString { write(STDERR_FILENO, $0, strlen($0)) }
         }
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
     }
-
-    /// For tests.
-    public static func reset() { requested = 0 }
-    public static func request() { requested = 1 }
 }
 
 /// Thrown by stages that notice a cancellation request.

@@ -91,13 +91,14 @@ public struct SlurmExecutor {
     }
 
     /// Blocks until neither job is in the queue. Calls `tick` with the number of queued entries.
-    public static func wait(for jobs: [String], poll: TimeInterval = 2, tick: (Int) -> Void = { _ in }) throws {
+    public static func wait(for jobs: [String], poll: TimeInterval = 2, cancellation: CancellationToken = CancellationToken(),
+                            tick: (Int) -> Void = { _ in }) throws {
         while true {
             let out = try command("squeue", ["-h", "-j", jobs.joined(separator: ","), "-o", "%i %T"], allowFailure: true)
             let lines = out.split(separator: "\n").filter { !$0.isEmpty }
             if lines.isEmpty { return }
             tick(lines.count)
-            if Cancellation.isRequested { throw CancelledError() }
+            try cancellation.check()
             Thread.sleep(forTimeInterval: poll)
         }
     }

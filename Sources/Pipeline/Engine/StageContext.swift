@@ -9,15 +9,17 @@ public final class StageContext: @unchecked Sendable {
     let store: ArtifactStore
     let stageType: any Stage.Type
     let inputDigests: [String: String]
+    public let cancellation: CancellationToken
     private(set) var writers: [String: ArtifactWriter] = [:]
     private var warningsSink: (String) -> Void
 
-    init(stageID: String, experimentName: String, stageType: any Stage.Type, inputDigests: [String: String], store: ArtifactStore,
+    init(stageID: String, experimentName: String, stageType: any Stage.Type, inputDigests: [String: String], cancellation: CancellationToken, store: ArtifactStore,
          progress: ProgressReporter, warn: @escaping (String) -> Void) {
         self.stageID = stageID
         self.experimentName = experimentName
         self.stageType = stageType
         self.inputDigests = inputDigests
+        self.cancellation = cancellation
         self.store = store
         self.progress = progress
         self.warningsSink = warn
@@ -49,11 +51,9 @@ public final class StageContext: @unchecked Sendable {
         return w
     }
 
-    public var isCancelled: Bool { Cancellation.isRequested }
+    public var isCancelled: Bool { cancellation.isCancelled }
 
-    public func checkCancelled() throws {
-        if Cancellation.isRequested { throw CancelledError() }
-    }
+    public func checkCancelled() throws { try cancellation.check() }
 
     public func warn(_ message: String) { warningsSink(message) }
 

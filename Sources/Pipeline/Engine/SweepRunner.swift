@@ -15,8 +15,12 @@ public final class SweepRunner: Sendable {
     public let jobs: Int
     public let failFast: Bool
     let makeEngine: @Sendable (Trial) -> Engine
+    /// Stops starting trials once cancelled (running ones stop through their engines' tokens).
+    public let cancellation: CancellationToken
 
-    public init(store: ArtifactStore, jobs: Int, failFast: Bool, makeEngine: @escaping @Sendable (Trial) -> Engine) {
+    public init(store: ArtifactStore, jobs: Int, failFast: Bool, cancellation: CancellationToken = CancellationToken(),
+                makeEngine: @escaping @Sendable (Trial) -> Engine) {
+        self.cancellation = cancellation
         self.store = store
         self.jobs = max(1, jobs)
         self.failFast = failFast
@@ -36,7 +40,7 @@ public final class SweepRunner: Sendable {
         let group = DispatchGroup()
         for trial in trials {
             semaphore.wait()
-            lock.lock(); let halted = state.stop || Cancellation.isRequested; lock.unlock()
+            lock.lock(); let halted = state.stop || cancellation.isCancelled; lock.unlock()
             if halted { semaphore.signal(); break }
             queue.async(group: group) {
                 defer { semaphore.signal() }

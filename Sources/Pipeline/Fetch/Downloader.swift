@@ -64,7 +64,7 @@ public enum Downloader {
     public static func fetch(_ source: RemoteSource, to destination: URL,
                              timeout: TimeInterval = 60,
                              progress: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in },
-                             isCancelled: @escaping @Sendable () -> Bool = { Cancellation.isRequested }) throws -> DownloadResult {
+                             isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> DownloadResult {
         let dir = destination.deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

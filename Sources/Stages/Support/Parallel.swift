@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A pointer handed to parallel workers inside one scoped call (`withUnsafe…` or a buffer the
 /// caller owns until the workers have joined).
@@ -53,5 +54,60 @@ final class WorkerResults<Value>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return slots
+    }
+}
+
+/// A fixed set of worker threads that run rounds of work (the trainer: one round per epoch).
+///
+/// The threads are created once, when the pool is made, and end at `shutdown()`, instead of
+/// once per worker per epoch. Each round runs `body(round, worker)` on every worker; the caller
+/// waits for the round with `waitForRound(timeout:)` (and can report progress between waits).
+/// Threads rather than Swift tasks: the workers run tight, long, blocking loops, which the
+/// cooperative pool is not meant for, and their count must be exactly the configured one.
+final class WorkerPool: Sendable {
+    private let start: [DispatchSemaphore]
+    private let running = DispatchGroup()
+    private let round = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private let body: @Sendable (_ round: Int, _ worker: Int) -> Void
+
+    init(workers: Int, body: @escaping @Sendable (_ round: Int, _ worker: Int) -> Void) {
+        start = (0..<max(1, workers)).map { _ in DispatchSemaphore(value: 0) }
+        self.body = body
+        for worker in start.indices {
+            let thread = Thread { [self] in self.serve(worker) }
+            thread.name = "w2v-pipe worker \(worker)"
+            thread.start()
+        }
+    }
+
+    var workers: Int { start.count }
+
+    private func serve(_ worker: Int) {
+        while true {
+            start[worker].wait()
+            if stopping.load(ordering: .acquiring) { return }
+            body(round.load(ordering: .acquiring), worker)
+            running.leave()
+        }
+    }
+
+    /// Starts round `r` on every worker.
+    func startRound(_ r: Int) {
+        round.store(r, ordering: .releasing)
+        for s in start {
+            running.enter()
+            s.signal()
+        }
+    }
+
+    /// Waits for the current round; `.timedOut` if it is still running after `timeout`.
+    func waitForRound(timeout: DispatchTime) -> DispatchTimeoutResult { running.wait(timeout: timeout) }
+
+    /// Ends the threads (after the current round, if one runs).
+    func shutdown() {
+        running.wait()
+        stopping.store(true, ordering: .releasing)
+        for s in start { s.signal() }
     }
 }

@@ -24,14 +24,9 @@ public enum TokenizeStage: Stage {
         let threads = parameters.threads == 0 ? context.availableCores : parameters.threads
         let start = Date()
         let tokenizer = Tokenizer(mode: mode)
-        let result: Tokenizer.Result
-        do {
-            result = try tokenizer.tokenize(text.payload, threads: threads,
+        let result = try tokenizer.tokenize(text.payload, threads: threads,
                                             progress: { context.progress.update(fraction: $0) },
                                             isCancelled: { context.isCancelled })
-        } catch is CancelledTokenization {
-            throw CancelledError()
-        }
         defer { result.deallocate() }
         let tokenSeconds = Date().timeIntervalSince(start)
         guard result.tokenCount > 0 else {

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// Splits text into word ids over a first-seen word table, on several threads: the text is
 /// cut at separators into one piece per thread, each piece gets its own table, and the tables
@@ -74,7 +75,7 @@ public final class Tokenizer: Sendable {
         let idBuffers = done.compactMap { $0.map { ($0.ids, $0.count) } }
         if isCancelled() {
             for (p, _) in idBuffers { p.deallocate() }
-            throw CancelledTokenization()
+            throw CancelledError()
         }
         // Merge: piece 0's table becomes the global one; later pieces map their ids into it.
         let global = tables[0]!
@@ -211,4 +212,4 @@ public final class Tokenizer: Sendable {
     }
 }
 
-struct CancelledTokenization: Error {}
+

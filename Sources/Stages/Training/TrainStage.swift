@@ -99,16 +99,12 @@ public enum TrainStage: Stage {
         } else {
             model = Trainer.makeModel(vocabularySize: vocab.size, configuration: config)
         }
-        let result: TrainingResult
-        do {
-            result = try trainer.train(model: model, progress: { p in
-                context.progress.update(fraction: p.fraction, detail: String(
-                    format: "epoch %d/%d  %@ words/s  lr %.5f  loss %.4f", p.epoch, config.epochs,
-                    Format.compact(p.wordsPerSecond), Double(p.learningRate), p.averageLoss))
-            }, isCancelled: { Cancellation.isRequested })
-        } catch TrainingError.cancelled {
-            throw CancelledError()
-        }
+        let cancellation = context.cancellation
+        let result = try trainer.train(model: model, progress: { p in
+            context.progress.update(fraction: p.fraction, detail: String(
+                format: "epoch %d/%d  %@ words/s  lr %.5f  loss %.4f", p.epoch, config.epochs,
+                Format.compact(p.wordsPerSecond), Double(p.learningRate), p.averageLoss))
+        }, isCancelled: { cancellation.isCancelled })
         let modelOut = try context.output("model", formatVersion: ModelState.formatVersion)
         try ModelState.write(to: modelOut, model: model, configuration: config)
         let provenance: [String: JSONValue] = [

@@ -1,5 +1,6 @@
 import Foundation
 import Dispatch
+import Pipeline
 
 /// Trains an `EmbeddingModel` with SGNS or CBOW, Hogwild-parallel like word2vec.c.
 ///
@@ -56,7 +57,7 @@ public struct Trainer {
     /// - Parameters:
     ///   - progress: called on the calling thread only, about 5 times per second and once at the end.
     ///   - isCancelled: polled by the workers every `syncInterval` tokens.
-    /// - Throws: `TrainingError.cancelled`, `.nonFinite(epoch:)` (checked after every epoch),
+    /// - Throws: `CancelledError`, `.nonFinite(epoch:)` (checked after every epoch),
     ///   `.invalidConfiguration` if the model's shape does not match.
     public func train(model: EmbeddingModel,
                       progress: (TrainingProgress) -> Void = { _ in },
@@ -87,21 +88,16 @@ public struct Trainer {
                                       elapsedSeconds: t, etaSeconds: eta))
         }
 
+        // One thread per worker for the whole run; each epoch is one round.
+        let pool = WorkerPool(workers: cfg.threads) { epoch, worker in job.runWorker(epoch: epoch, worker: worker) }
+        defer { pool.shutdown() }
         for epoch in 0..<cfg.epochs {
             job.beginEpoch()
-            let group = DispatchGroup()
-            for w in 0..<cfg.threads {
-                group.enter()
-                let thread = Thread {
-                    job.runWorker(epoch: epoch, worker: w)
-                    group.leave()
-                }
-                thread.start()
-            }
-            while group.wait(timeout: .now() + .milliseconds(200)) == .timedOut {
+            pool.startRound(epoch)
+            while pool.waitForRound(timeout: .now() + .milliseconds(200)) == .timedOut {
                 report(epoch: epoch + 1)
             }
-            if job.wasCancelled { throw TrainingError.cancelled }
+            if job.wasCancelled { throw CancelledError() }
             if job.sawNonFinite || !model.inputVectors.allFinite() {
                 throw TrainingError.nonFinite(epoch: model.epochsTrained + 1)
             }

@@ -90,15 +90,12 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 /// Errors thrown by `Trainer`.
 public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(epoch: Int)
-    case cancelled
     case invalidConfiguration(String)
 
     public var description: String {
         switch self {
         case .nonFinite(let epoch):
             return "training diverged: non-finite values in the embeddings after epoch \(epoch); try a lower learning rate"
-        case .cancelled:
-            return "training was cancelled"
         case .invalidConfiguration(let why):
             return "invalid training configuration: \(why)"
         }

@@ -40,7 +40,7 @@ struct FetchCommand: ParsableCommand {
             let store = try storeOptions.openStore()
             let wanted = Self.inputFiles(of: experiment)
             if wanted.isEmpty { print("\(self.experiment) reads no input files"); return }
-            Cancellation.install()
+            CancellationToken.installSignalHandlers()
             var failures = 0
             for item in wanted {
                 if try !fetch(item, store: store) { failures += 1 }

@@ -76,13 +76,14 @@ struct RunCommand: ParsableCommand {
                 let probe = Engine(store: store)
                 probe.forceVerify = verify
                 if dryRun { SweepCLI.dryRun(experiment, engine: probe); return }
-                Cancellation.install()
+                CancellationToken.installSignalHandlers()
                 let verify = self.verify, progress = self.progress
                 let ok = SweepCLI.run(experiment, store: store, jobs: jobs, failFast: failFast, quiet: quiet) { engine in
+                    engine.cancellation = .process
                     engine.forceVerify = verify
                     engine.progressMode = progress.mode(quiet: quiet)
                 }
-                if Cancellation.isRequested { throw CancelledError() }
+                try CancellationToken.process.check()
                 if !ok { throw ExitCode(1) }
                 return
             }
@@ -101,7 +102,8 @@ struct RunCommand: ParsableCommand {
                 print(toRun == 0 ? "nothing to do: all \(plan.count) stages are up to date" : "\(toRun) of \(plan.count) stages would run (those waiting on an upstream stage run only if its output changes)")
                 return
             }
-            Cancellation.install()
+            CancellationToken.installSignalHandlers()
+            engine.cancellation = .process
             let start = Date()
             if !quiet {
                 print("experiment \(experiment.name) (\(self.experiment)), store \(store.root.relativePathForDisplay)/")

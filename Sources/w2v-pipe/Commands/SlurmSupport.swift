@@ -51,7 +51,8 @@ enum SlurmCLI {
             return true
         }
         var last = -1
-        try SlurmExecutor.wait(for: [submission.upstreamJob, submission.arrayJob]) { queued in
+        CancellationToken.installSignalHandlers()
+        try SlurmExecutor.wait(for: [submission.upstreamJob, submission.arrayJob], cancellation: .process) { queued in
             if queued != last { print("  \(queued) job(s) queued or running"); fflush(nil); last = queued }
         }
         let engine = Engine(store: store)

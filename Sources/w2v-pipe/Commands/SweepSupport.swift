@@ -22,7 +22,7 @@ enum SweepCLI {
         let total = experiment.trials.count
         print("sweep \(experiment.name): \(total) trials, \(jobs) at a time" + (jobs > 1 ? " (\(budget) core(s) each)" : ""))
         let done = Mutex(0) // trials finished; `onFinish` calls are serialised, the lock makes it checkable
-        let runner = SweepRunner(store: store, jobs: jobs, failFast: failFast) { trial in
+        let runner = SweepRunner(store: store, jobs: jobs, failFast: failFast, cancellation: .process) { trial in
             let engine = Engine(store: store) { event in
                 guard !quiet, jobs == 1 else {
                     if case .warning(let w) = event { CLIExit.printError("warning: [\(trial.index)] \(w)") }
