@@ -5,6 +5,11 @@ enum CLI {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static var binary: URL {
+        // CI points the end-to-end tests at the release binary it built (the kernels run ~100×
+        // slower unoptimised, and the Slurm test trains for real).
+        if let path = ProcessInfo.processInfo.environment["W2V_PIPE_TEST_BINARY"], !path.isEmpty {
+            return URL(fileURLWithPath: path, relativeTo: packageRoot)
+        }
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("w2v-pipe")
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
         return packageRoot.appendingPathComponent(".build/debug/w2v-pipe")

@@ -46,7 +46,7 @@ struct StageKeyPinTests {
                 var inputs: [String: String] = [:]
                 for (slot, ref) in stage.inputs { inputs[slot] = "\(ref.stage).\(ref.output)" }
                 var files: [String: FileRecord] = [:]
-                for (param, _) in stage.files {
+                for (param, _) in stage.parameters.inputFiles {
                     files[param] = FileRecord(path: param, digest: "file:" + param, bytes: 0)
                 }
                 let identity = StageIdentity(type: stage.type.typeName, implementationVersion: stage.type.implementationVersion,
@@ -71,6 +71,26 @@ struct StageKeyPinTests {
     }
 
     /// Computed on main at f4542ba, before parameters became typed values.
+    /// The built-in evaluation sets are the bytes of data/eval/, so an evaluate stage that used
+    /// the files by their default path keeps its key now that the defaults are compiled in.
+    @Test func builtinEvaluationSetsAreTheShippedFiles() throws {
+        for (file, builtin) in [("questions-words.txt", BuiltinDatasets.analogies), ("wordsim353.tsv", BuiltinDatasets.wordSim353)] {
+            let store = try ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("w2v-builtin-\(UUID().uuidString)"))
+            defer { try? FileManager.default.removeItem(at: store.root) }
+            let onDisk = try store.fileDigest(URL(fileURLWithPath: CLIPaths.repoRoot + "/data/eval/" + file))
+            #expect(builtin.digest == onDisk.digest, "regenerate with scripts/embed-eval-sets.py")
+            #expect(UInt64(builtin.byteCount) == onDisk.bytes)
+        }
+        // And the evaluate stage uses them when the experiment names none.
+        let e = try StageKeyPinTests.keys("quickstart.json")
+        #expect(!e.isEmpty)
+        let url = URL(fileURLWithPath: CLIPaths.repoRoot + "/experiments/quickstart.json")
+        let experiment = try ExperimentLoader.load(url, registry: Word2VecStages.registry)
+        let files = try #require(experiment.stage("evaluate")).builtinFiles
+        #expect(files["analogies"]?.name == "questions-words.txt")
+        #expect(files["similarity"]?.name == "wordsim353.tsv")
+    }
+
     static let pins: [String: String] = [
         "quickstart/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
         "quickstart/evaluate": "7e19bacf3ac060c5fd95f9f7a30e806b8310edb6c216d39191d918195885e48d",

@@ -75,6 +75,9 @@ public final class Engine {
             if let record = try? store.fileDigest(url) { files[param] = record }
             else { blocking.append(.fileMissing(parameter: param, path: url.relativePathForDisplay)) }
         }
+        for (param, file) in stage.builtinFiles {
+            files[param] = FileRecord(path: file.reference, digest: file.digest, bytes: UInt64(file.byteCount))
+        }
         var inputs: [String: String] = [:]
         var pending: [String] = []
         for (slot, ref) in stage.inputs.sorted(by: { $0.key < $1.key }) {

@@ -71,17 +71,53 @@ public struct ParameterSpec: Sendable {
     public var isOptional: Bool { defaultValue != nil }
 }
 
-/// A file named by a parameter: the path as written and where it resolves.
+/// A file named by a parameter: one on disk (the path as written, resolved against the
+/// experiment file's folder) or one the product carries compiled in (a stage's default).
 public struct InputFile: Hashable, Sendable {
-    /// As written in the experiment file (or the stage's default).
+    /// As written in the experiment file, or `built-in:<name>`.
     public let path: String
-    /// Resolved against the experiment file's folder.
-    public let url: URL
+    /// Where it is on disk; nil for a built-in file.
+    public let url: URL?
+    /// The compiled-in file; nil for a file on disk.
+    public let builtin: BuiltinFile?
 
     public init(path: String, relativeTo base: URL) {
         self.path = path
         self.url = URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL
+        self.builtin = nil
     }
+
+    public init(_ builtin: BuiltinFile) {
+        self.path = builtin.reference
+        self.url = nil
+        self.builtin = builtin
+    }
+
+    /// For messages: the path relative to the current folder, or the built-in's name.
+    public var displayName: String { url?.relativePathForDisplay ?? path }
+}
+
+/// A file the product carries compiled in (e.g. the standard evaluation sets): read without
+/// touching the disk, so it is found wherever the experiment file is. It enters stage keys by
+/// content digest exactly as the same bytes on disk would.
+public struct BuiltinFile: Hashable, Sendable {
+    public let name: String
+    public let text: String
+    /// SHA-256 of the UTF-8 bytes (as `ArtifactStore.fileDigest` computes for a file).
+    public let digest: String
+
+    public init(name: String, text: String) {
+        self.name = name
+        self.text = text
+        self.digest = sha256Hex(text)
+    }
+
+    /// How an experiment file may name it: `built-in:<name>`.
+    public var reference: String { "built-in:" + name }
+    public var byteCount: Int { text.utf8.count }
+
+    public static func == (a: BuiltinFile, b: BuiltinFile) -> Bool { a.name == b.name && a.digest == b.digest }
+    public func hash(into hasher: inout Hasher) { hasher.combine(name); hasher.combine(digest) }
 }
 
 /// What decoding a parameter needs besides the value.
@@ -103,8 +139,8 @@ public struct ParameterField<Owner: StageParameters>: Sendable {
     let read: @Sendable (Owner) -> JSONValue
     /// Sets the property from JSON; returns the complaint when the value does not fit.
     let write: @Sendable (inout Owner, JSONValue, ParameterDecodingContext) -> String?
-    /// For file parameters: the resolved file, when set.
-    let file: (@Sendable (Owner) -> URL?)?
+    /// For file parameters: the file, when set.
+    let file: (@Sendable (Owner) -> InputFile?)?
 
     public var spec: ParameterSpec {
         ParameterSpec(name: name, type: type, defaultValue: required ? nil : read(Owner()), nullable: nullable,
@@ -116,14 +152,14 @@ public struct ParameterField<Owner: StageParameters>: Sendable {
                                   identity: ParameterIdentity, required: Bool, nullable: Bool, help: String,
                                   encode: @escaping @Sendable (V) -> JSONValue,
                                   decode: @escaping @Sendable (JSONValue, ParameterDecodingContext) -> V?,
-                                  file: (@Sendable (V) -> URL?)? = nil) -> Self {
+                                  file: (@Sendable (V) -> InputFile?)? = nil) -> Self {
         let read: @Sendable (Owner) -> JSONValue = { encode($0[keyPath: keyPath]) }
         let write: @Sendable (inout Owner, JSONValue, ParameterDecodingContext) -> String? = { owner, json, context in
             guard let value = decode(json, context) else { return ParameterCheck.complaint(json, type) }
             owner[keyPath: keyPath] = value
             return nil
         }
-        var fileOf: (@Sendable (Owner) -> URL?)? = nil
+        var fileOf: (@Sendable (Owner) -> InputFile?)? = nil
         if let file {
             fileOf = { file($0[keyPath: keyPath]) }
         }
@@ -235,17 +271,20 @@ extension ParameterField {
              })
     }
 
-    /// A file the stage reads; required unless the property's default is set. Its content
-    /// digest, not its path, enters the stage key. `nullable` lets `null` mean "none".
+    /// A file the stage reads; required unless the property's default is set (a default may
+    /// be a built-in file, which `built-in:<name>` also names). Its content digest, not its
+    /// path, enters the stage key. `nullable` lets `null` mean "none".
     public static func file(_ name: String, _ keyPath: WritableKeyPath<Owner, InputFile?> & Sendable, required: Bool = false,
                             nullable: Bool = true, help: String) -> Self {
         make(name, keyPath, .inputFile, identity: .value, required: required, nullable: nullable, help: help,
              encode: { $0.map { .string($0.path) } ?? .null },
              decode: { v, context in
                  if v == .null { return nullable ? .some(nil) : nil }
-                 return ParameterCheck.string(v).map { InputFile(path: $0, relativeTo: context.baseDirectory) }
+                 guard let path = ParameterCheck.string(v) else { return nil }
+                 if let builtin = Owner()[keyPath: keyPath]?.builtin, path == builtin.reference { return InputFile(builtin) }
+                 return InputFile(path: path, relativeTo: context.baseDirectory)
              },
-             file: { $0?.url })
+             file: { $0 })
     }
 
     /// A destination outside the store (never part of the stage key: where a copy goes does
@@ -296,10 +335,10 @@ extension StageParameters {
         return out
     }
 
-    /// Files the stage reads, by parameter name.
-    public var inputFiles: [String: URL] {
-        var out: [String: URL] = [:]
-        for field in Self.fields { if let url = field.file?(self) { out[field.name] = url } }
+    /// Files the stage reads, by parameter name (on disk or built in).
+    public var inputFiles: [String: InputFile] {
+        var out: [String: InputFile] = [:]
+        for field in Self.fields { if let file = field.file?(self) { out[field.name] = file } }
         return out
     }
 
@@ -322,7 +361,7 @@ extension StageParameters {
                 problems.append(.init(path: "\(path).\(field.name)", message: "missing; expected \(field.type.expectation) (\(field.help))"))
                 continue
             } else {
-                json = field.read(value) // the default, through the same conversion (files resolve)
+                continue // the default, as the parameter value declares it
             }
             if let complaint = field.write(&value, json, context) {
                 problems.append(.init(path: "\(path).\(field.name)", message: complaint))

@@ -74,6 +74,7 @@ extension Engine {
             for (p, url) in stage.files {
                 files[p] = .string((try? store.fileDigest(url).digest) ?? "missing:\(url.path)")
             }
+            for (p, file) in stage.builtinFiles { files[p] = .string(file.digest) }
             let canonical: JSONValue = .object([
                 "type": .string(stage.type.typeName),
                 "version": .integer(Int64(stage.type.implementationVersion)),

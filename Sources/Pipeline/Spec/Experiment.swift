@@ -16,8 +16,11 @@ public struct StageInstance: Sendable {
     public let parameters: any StageParameters
     public let inputs: [String: OutputReference]
 
-    /// Files the stage reads, by parameter, resolved against the experiment's directory.
-    public var files: [String: URL] { parameters.inputFiles }
+    /// Files on disk the stage reads, by parameter, resolved against the experiment's directory.
+    public var files: [String: URL] { parameters.inputFiles.compactMapValues(\.url) }
+
+    /// Files the stage reads that the product carries, by parameter.
+    public var builtinFiles: [String: BuiltinFile] { parameters.inputFiles.compactMapValues(\.builtin) }
 
     /// The parameters that take part in the stage key (ignored ones and file paths left out;
     /// files enter the key by content digest).

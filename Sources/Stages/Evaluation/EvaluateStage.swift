@@ -7,15 +7,15 @@ public enum EvaluateStage: Stage {
     public static let summary = "Score embeddings: Google analogies (3CosAdd/3CosMul), WordSim-353 Spearman, nearest neighbours, king/queen sanity bar"
     public static let implementationVersion = 1
     public struct Parameters: StageParameters {
-        public var analogies: InputFile? = InputFile(path: "../data/eval/questions-words.txt", relativeTo: URL(fileURLWithPath: "/"))
-        public var similarity: InputFile? = InputFile(path: "../data/eval/wordsim353.tsv", relativeTo: URL(fileURLWithPath: "/"))
+        public var analogies: InputFile? = InputFile(BuiltinDatasets.analogies)
+        public var similarity: InputFile? = InputFile(BuiltinDatasets.wordSim353)
         public var restrictVocab = 30000
         public var probes = ["king", "queen", "paris", "computer"]
         public var k = 10
         public init() {}
         public static let fields: [ParameterField<Self>] = [
-            .file("analogies", \.analogies, help: "analogy questions in the Google format (null to skip)"),
-            .file("similarity", \.similarity, help: "`word1 word2 score` pairs (null to skip)"),
+            .file("analogies", \.analogies, help: "analogy questions in the Google format, relative to the experiment file (default: the built-in Google set; null to skip)"),
+            .file("similarity", \.similarity, help: "`word1 word2 score` pairs, relative to the experiment file (default: the built-in WordSim-353; null to skip)"),
             .integer("restrict_vocab", \.restrictVocab, in: 1...Int64.max, help: "answer analogies among the N most frequent words (word2vec.c compute-accuracy uses 30000)"),
             .strings("probes", \.probes, help: "words whose nearest neighbours the report lists"),
             .integer("k", \.k, in: 1...1000, help: "neighbours per probe"),
@@ -28,8 +28,8 @@ public enum EvaluateStage: Stage {
     public static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
         let table = try context.read(Slots.embeddings)
         let vectors = try table.wordVectors()
-        let analogies = try parameters.analogies.map { try AnalogyDataset.load($0.url.path) }
-        let similarity = try parameters.similarity.map { try SimilarityDataset.load($0.url.path) }
+        let analogies = try parameters.analogies.map(BuiltinDatasets.analogies)
+        let similarity = try parameters.similarity.map(BuiltinDatasets.similarity)
         let report = EvaluationReport.evaluate(vectors, source: "experiment \(context.experimentName), stage \(context.stageID)",
                                                model: table.provenance, analogies: analogies, similarity: similarity,
                                                restrictVocabulary: parameters.restrictVocab,

@@ -79,8 +79,8 @@ struct EvaluateCommand: ParsableCommand {
         """
     )
     @OptionGroup var source: VectorSource
-    @Option(help: "Analogy questions (Google format).") var analogies: String = "data/eval/questions-words.txt"
-    @Option(help: "Word-similarity pairs (word1 word2 score).") var similarity: String = "data/eval/wordsim353.tsv"
+    @Option(help: "Analogy questions (Google format). Default: the built-in Google analogy set.") var analogies: String?
+    @Option(help: "Word-similarity pairs (word1 word2 score). Default: the built-in WordSim-353.") var similarity: String?
     @Option(help: "Answer analogies among the N most frequent words.") var restrictVocab = 30000
     @Option(help: "Probe words for nearest neighbours.") var probes: [String] = ["king", "queen", "paris", "computer"]
     @Flag(help: "Print JSON.") var json = false
@@ -89,8 +89,8 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         do {
             let (vectors, description, model) = try source.load()
-            let a = try AnalogyDataset.load(analogies)
-            let s = try SimilarityDataset.load(similarity)
+            let a = try analogies.map { try AnalogyDataset.load($0) } ?? BuiltinDatasets.analogies(InputFile(BuiltinDatasets.analogies))
+            let s = try similarity.map { try SimilarityDataset.load($0) } ?? BuiltinDatasets.similarity(InputFile(BuiltinDatasets.wordSim353))
             let report = EvaluationReport.evaluate(vectors, source: description, model: model, analogies: a, similarity: s,
                                                    restrictVocabulary: restrictVocab, probes: probes, k: 10)
             if json {
