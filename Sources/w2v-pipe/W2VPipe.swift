@@ -18,7 +18,7 @@ struct W2VPipe: ParsableCommand {
           w2v-pipe nearest king -e experiments/quickstart.json
           w2v-pipe stages          (every stage type and its parameters)
 
-        Exit codes: 0 success; 1 a stage failed; 2 invalid experiment file or arguments; 130 interrupted (Ctrl-C; nothing half-written is kept).
+        Exit codes: 0 success; 1 a stage failed (or `status` found a corrupted artifact, or `gc` refused); 2 invalid experiment file or arguments, or a problem found before any stage ran (a missing or unreadable input file, an unwritable or shared destination); 130 interrupted (Ctrl-C; nothing half-written is kept).
         """,
         version: Engine.toolVersion,
         subcommands: [RunCommand.self, StatusCommand.self, ReportCommand.self, NearestCommand.self, AnalogyCommand.self,

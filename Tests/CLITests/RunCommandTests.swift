@@ -96,7 +96,7 @@ struct RunCommandTests {
         let project = try CLI.makeProject()
         defer { try? FileManager.default.removeItem(at: project) }
         let r = try CLI.run(["run", "experiments/baseline.json"], cwd: project)
-        #expect(r.status == 1)
+        #expect(r.status == 2) // found before any stage runs
         #expect(r.stderr.contains("mattmahoney.net/dc/text8.zip"))
         #expect(r.stderr.contains("31,344,016 bytes"))
         #expect(r.stderr.contains("experiments/quickstart.json"))

@@ -15,7 +15,48 @@ public struct StageFailure: Error, CustomStringConvertible {
     public let stage: String
     public let type: String
     public let underlying: Error
-    public var description: String { "stage `\(stage)` (\(type)) failed: \(underlying)" }
+    /// Where the failing stage's inputs came from, down to the files they were made of
+    /// ("input `text` ← stage `corpus` (unzip) reading data/x.zip, member \"text8\"").
+    public var provenance: [String] = []
+
+    public init(stage: String, type: String, underlying: Error, provenance: [String] = []) {
+        self.stage = stage
+        self.type = type
+        self.underlying = underlying
+        self.provenance = provenance
+    }
+
+    public var description: String {
+        "stage `\(stage)` (\(type)) failed: \(underlying)" + provenance.map { "\n  " + $0 }.joined()
+    }
+}
+
+extension Experiment {
+    /// One line per input of `stage`: the chain of stages it came from and the files and
+    /// settings at its root, so an error names the data it is about.
+    public func provenance(of stage: StageInstance) -> [String] {
+        func describe(_ s: StageInstance, depth: Int) -> String {
+            var text = "stage `\(s.id)` (\(s.type.typeName))"
+            var own: [String] = s.files.sorted { $0.key < $1.key }.map { "reading \($0.value.relativePathForDisplay)" }
+            own += s.builtinFiles.sorted { $0.key < $1.key }.map { "reading \($0.value.reference)" }
+            if !own.isEmpty {
+                // Short string settings say which part of a file (e.g. the zip member).
+                let settings = s.keyParameters.sorted { $0.key < $1.key }.compactMap { k, v -> String? in
+                    if case .string(let t) = v, t.count <= 40 { return "\(k) \(v.displayText)" } else { return nil }
+                }
+                text += " " + (own + settings).joined(separator: ", ")
+            }
+            guard depth < 8 else { return text }
+            let upstream = s.inputs.sorted { $0.key < $1.key }.compactMap { _, ref in self.stage(ref.stage) }
+            var seen = Set<String>()
+            let parents = upstream.filter { seen.insert($0.id).inserted }.map { describe($0, depth: depth + 1) }
+            return parents.isEmpty ? text : text + " ← " + parents.joined(separator: " + ")
+        }
+        return stage.inputs.sorted { $0.key < $1.key }.compactMap { slot, ref in
+            guard let producer = self.stage(ref.stage) else { return nil }
+            return "input `\(slot)` ← " + describe(producer, depth: 0)
+        }
+    }
 }
 
 /// A plan line: what a run would do with one stage.
@@ -202,7 +243,8 @@ public final class Engine {
             progress.finish()
             context.abandonAll()
             if error is CancelledError { throw error }
-            throw StageFailure(stage: stage.id, type: stage.type.typeName, underlying: error)
+            throw StageFailure(stage: stage.id, type: stage.type.typeName, underlying: error,
+                               provenance: experiment.provenance(of: stage))
         }
         var outputs: [String: OutputRecord] = [:]
         for spec in stage.type.outputs {

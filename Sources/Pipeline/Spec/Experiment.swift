@@ -98,9 +98,13 @@ public enum ExperimentLoader {
             problem("stages", "missing; an experiment needs at least one stage (see README, \"The experiment file\")")
             throw SpecError(file: display, problems: problems)
         }
-        guard case .object(let stageObjects) = stagesValue, !stageObjects.isEmpty else {
+        guard case .object(var stageObjects) = stagesValue, !stageObjects.isEmpty else {
             problem("stages", "expected an object mapping stage names to stages, got \(stagesValue.typeDescription)")
             throw SpecError(file: display, problems: problems)
+        }
+        if top["sweep"] == nil {
+            // Outside a sweep (and in each trial, already named), `{trial}` is the experiment's name.
+            stageObjects = DestinationNaming.apply(stageObjects, trial: name, inSweep: false, registry: registry)
         }
 
         // First pass: types and parameters, so that input references can be checked against outputs.

@@ -123,8 +123,9 @@ enum SweepExpander {
                 if let variantName { nameParts.append(variantName) }
                 nameParts += combo.map { "\($0.0)=\($0.1.canonicalText.replacingOccurrences(of: "\"", with: ""))" }
                 let name = experiment.name + "@" + (nameParts.isEmpty ? "base" : nameParts.joined(separator: ","))
+                let trialLabel = nameParts.isEmpty ? "base" : nameParts.joined(separator: ",")
                 var trialTop = base
-                trialTop["stages"] = .object(stages)
+                trialTop["stages"] = .object(DestinationNaming.apply(stages, trial: trialLabel, inSweep: true, registry: registry))
                 trialTop["sweep"] = nil
                 trialTop["name"] = nil
                 let trialExperiment: Experiment
@@ -140,5 +141,52 @@ enum SweepExpander {
             }
         }
         return trials
+    }
+}
+
+/// Where trials write outside the store. `{trial}` in a destination parameter (e.g. export's
+/// `path`) becomes the trial's name (`sgns`, `window=2,negatives=5`); in a sweep, a destination
+/// without `{trial}` gets the name inserted before its extension (`exports/v.bin` →
+/// `exports/v.sgns.bin`; `exports/tsv` → `exports/tsv.sgns`), so trials never overwrite each
+/// other's files. Outside a sweep, `{trial}` is the experiment's name.
+enum DestinationNaming {
+    static let placeholder = "{trial}"
+
+    static func apply(_ stages: [String: JSONValue], trial: String, inSweep: Bool, registry: StageRegistry) -> [String: JSONValue] {
+        let safe = trial.replacingOccurrences(of: "/", with: "_")
+        var out = stages
+        for (id, value) in stages {
+            guard case .object(var body) = value, case .string(let typeName)? = body["type"], let type = registry[typeName],
+                  case .object(var params)? = body["params"] else { continue }
+            var changed = false
+            for spec in type.parameters where spec.type == .outputPath {
+                guard case .string(let path)? = params[spec.name], !path.isEmpty else { continue }
+                let named: String
+                if path.contains(placeholder) {
+                    named = path.replacingOccurrences(of: placeholder, with: safe)
+                } else if inSweep {
+                    named = insert(safe, into: path)
+                } else {
+                    continue
+                }
+                params[spec.name] = .string(named)
+                changed = true
+            }
+            if changed {
+                body["params"] = .object(params)
+                out[id] = .object(body)
+            }
+        }
+        return out
+    }
+
+    /// `dir/name.ext` → `dir/name.<trial>.ext`; `dir/name` → `dir/name.<trial>`.
+    static func insert(_ trial: String, into path: String) -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let file = path[slash...]
+        if let dot = file.lastIndex(of: "."), dot != file.startIndex {
+            return String(path[..<dot]) + "." + trial + String(path[dot...])
+        }
+        return path + "." + trial
     }
 }

@@ -30,24 +30,30 @@ public enum TokenizeStage: Stage {
         defer { result.deallocate() }
         let tokenSeconds = Date().timeIntervalSince(start)
         guard result.tokenCount > 0 else {
-            throw TokenizeError.noTokens(bytes: text.payload.count, mode: mode)
+            throw TokenizeError.noTokens(bytes: text.payload.count, mode: mode, droppedLong: result.droppedLongTokenCount)
         }
         let out = try context.output("tokens", formatVersion: TokenStream.formatVersion)
         try TokenStream.write(to: out, mode: mode, words: result.words, counts: result.counts, idChunks: result.idChunks)
+        let dropped = result.droppedLongTokenCount
+        if dropped > 0 {
+            context.warn("dropped \(Format.grouped(dropped)) token(s) longer than \(Format.grouped(Tokenizer.maxTokenBytes)) bytes (text without separators?)")
+        }
         let rate = Double(text.payload.count) / max(tokenSeconds, 1e-9) / 1e6
         return StageOutcome(
-            summary: "\(Format.grouped(result.tokenCount)) tokens, \(Format.grouped(result.words.count)) distinct words (\(mode.rawValue), \(String(format: "%.0f", rate)) MB/s)",
+            summary: "\(Format.grouped(result.tokenCount)) tokens, \(Format.grouped(result.words.count)) distinct words (\(mode.rawValue), \(String(format: "%.0f", rate)) MB/s)"
+                + (dropped > 0 ? "; dropped \(Format.grouped(dropped)) token(s) longer than \(Format.grouped(Tokenizer.maxTokenBytes)) bytes" : ""),
             metrics: ["tokens": .integer(Int64(result.tokenCount)), "distinct_words": .integer(Int64(result.words.count)),
-                      "mb_per_s": .number(rate)])
+                      "mb_per_s": .number(rate), "dropped_long_tokens": .integer(Int64(dropped))])
     }
 }
 
 public enum TokenizeError: Error, CustomStringConvertible {
-    case noTokens(bytes: Int, mode: TokenizationMode)
+    case noTokens(bytes: Int, mode: TokenizationMode, droppedLong: Int)
     public var description: String {
         switch self {
-        case .noTokens(let bytes, let mode):
-            return "found no words in \(bytes) bytes of text (format \(mode.rawValue))" +
+        case .noTokens(let bytes, let mode, let droppedLong):
+            return "found no words in \(Format.grouped(bytes)) bytes of text (format \(mode.rawValue))" +
+                (droppedLong > 0 ? "; \(Format.grouped(droppedLong)) run(s) of text longer than \(Format.grouped(Tokenizer.maxTokenBytes)) bytes without a separator were dropped" : "") +
                 (mode == .normalize ? "" : "; if the text is not in text8 format, set params.format to \"normalize\"")
         }
     }

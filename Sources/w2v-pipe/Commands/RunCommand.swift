@@ -66,6 +66,10 @@ struct RunCommand: ParsableCommand {
             let store = try storeOptions.openStore()
             let quiet = self.quiet
             if let trial { experiment = try experiment.trial(trial, file: self.experiment) }
+            if !dryRun {
+                // Every input file of every trial, every destination: all problems now, exit 2.
+                try Preflight.check(experiment.trials.isEmpty ? [experiment] : experiment.trials.map(\.experiment), file: experiment.file)
+            }
             if slurm.executor == .slurm {
                 if dryRun { print(slurm.executor(experiment, store: store).scripts().trials); return }
                 if !(try SlurmCLI.submit(experiment, store: store, options: slurm)) { throw ExitCode(1) }
