@@ -110,6 +110,15 @@ struct ParameterContractTests {
         }
     }
 
+    @Test func builtinEvaluationSetsCanBeNamedAndPathsStayRelative() throws {
+        let named = try Self.validate(stage: "evaluate", parameter: "analogies", value: .string("built-in:questions-words.txt"))
+        #expect(named.stage("evaluate")?.builtinFiles["analogies"]?.name == "questions-words.txt")
+        #expect(named.stage("evaluate")?.files["analogies"] == nil)
+        let path = try Self.validate(stage: "evaluate", parameter: "analogies", value: .string("sets/q.txt"))
+        #expect(path.stage("evaluate")?.files["analogies"]?.path == "/tmp/contract/sets/q.txt")
+        #expect(path.stage("evaluate")?.builtinFiles["analogies"] == nil)
+    }
+
     @Test func defaultsComeFromTheParameterValue() throws {
         #expect(TrainStage.Parameters().window == 5)
         let spec = try #require(TrainStage.parameters.first { $0.name == "window" })
