@@ -58,7 +58,7 @@ struct SlurmTests {
 
         // 2. Longer trials, one at a time; cancel a running task: it is reported, and a
         //    resubmission completes it with the same digests as a local run.
-        try makeSweep(dir, epochs: 30, seed: 9)
+        try makeSweep(dir, epochs: 60, seed: 9)
         let (p, out, _) = try CLI.start(["run", "sweep.json", "--executor", "slurm", "--wait", "--max-parallel", "1", "--store", "cluster"], cwd: dir)
         var killed: String?
         let deadline = Date().addingTimeInterval(120)
@@ -66,7 +66,15 @@ struct SlurmTests {
             let q = try CLI.command("squeue", ["-h", "-o", "%i %T %j"])
             if let line = q.split(separator: "\n").first(where: { $0.contains("_") && $0.contains("RUNNING") && $0.contains("w2v-slurm-sweep") }) {
                 let id = String(line.split(separator: " ")[0])
-                usleep(1_500_000) // let it get into training
+                // Cancel once the task is training (a release build trains one of these trials in
+                // a few seconds, so a fixed delay may find it finished).
+                let parts = id.split(separator: "_")
+                let log = dir.appendingPathComponent("cluster/logs/slurm-sweep-trial-\(parts.last ?? "")-\(parts.first ?? "").out")
+                let trainingBy = Date().addingTimeInterval(10)
+                while Date() < trainingBy {
+                    if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("train") && text.contains("running") { break }
+                    usleep(50_000)
+                }
                 _ = try CLI.command("scancel", [id])
                 killed = id
             }

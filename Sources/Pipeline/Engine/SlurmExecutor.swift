@@ -1,11 +1,25 @@
 import Foundation
 
 /// Submits a sweep to Slurm: the stages every trial shares run once as one job, then the
-/// trials run as a job array depending on it (`afterok`), each task running
-/// `w2v-pipe run EXP --trial $SLURM_ARRAY_TASK_ID` against the same store, which must be on a
-/// filesystem every node sees. Locks are O_EXCL files with host, pid and heartbeat, so they
-/// hold across nodes.
+/// trials run as a job array depending on it (`afterok`), each task running one trial against
+/// the same store, which must be on a filesystem every node sees. Locks are O_EXCL files with
+/// host, pid and heartbeat, so they hold across nodes. What each job executes is the caller's
+/// (`JobCommands`): the engine knows no command line.
 public struct SlurmExecutor {
+    /// The command lines of the jobs, supplied by the program that submits them.
+    public struct JobCommands: Sendable {
+        /// Stands for the array task's index (`$SLURM_ARRAY_TASK_ID`) among a trial job's arguments.
+        public static let taskIndex = "\u{0}SLURM_ARRAY_TASK_ID"
+        /// Runs the stages every trial shares.
+        public var upstream: [String]
+        /// Runs one trial; contains `taskIndex` where the trial's index goes.
+        public var trial: [String]
+        public init(upstream: [String], trial: [String]) {
+            self.upstream = upstream
+            self.trial = trial
+        }
+    }
+
     public struct Options {
         public var partition: String?
         public var maxParallel: Int?
@@ -28,17 +42,22 @@ public struct SlurmExecutor {
 
     public let experiment: Experiment
     public let store: ArtifactStore
-    public let binary: String
+    public let commands: JobCommands
     public let options: Options
 
-    public init(experiment: Experiment, store: ArtifactStore, binary: String, options: Options) {
+    public init(experiment: Experiment, store: ArtifactStore, commands: JobCommands, options: Options) {
         self.experiment = experiment
         self.store = store
-        self.binary = binary
+        self.commands = commands
         self.options = options
     }
 
     static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    /// `exec` of the arguments, each quoted for the shell, the task index left to the shell.
+    static func exec(_ arguments: [String]) -> String {
+        "exec " + arguments.map { $0 == JobCommands.taskIndex ? "\"$SLURM_ARRAY_TASK_ID\"" : quote($0) }.joined(separator: " ") + "\n"
+    }
 
     var trialCount: Int { max(1, experiment.trials.count) }
 
@@ -55,17 +74,15 @@ public struct SlurmExecutor {
     /// The two batch scripts (for `plan --emit slurm`, and what `submit` sends).
     public func scripts() -> Scripts {
         let cwd = FileManager.default.currentDirectoryPath
-        let exp = experiment.file.standardizedFileURL.path
         let logs = options.logDirectory.path
         let name = experiment.name
         let common = "set -euo pipefail\ncd \(Self.quote(cwd))\necho \"w2v-pipe on $(hostname), job ${SLURM_JOB_ID:-?}\""
         let upstream = header(jobName: "w2v-\(name)-upstream", output: "\(logs)/\(name)-upstream-%j.out", array: nil) + "\n" + common + "\n" +
-            "exec \(Self.quote(binary)) run \(Self.quote(exp)) --upstream --store \(Self.quote(store.root.path)) --progress lines\n"
+            Self.exec(commands.upstream)
         var array = "0-\(trialCount - 1)"
         if let p = options.maxParallel { array += "%\(p)" }
-        let trialArg = experiment.trials.isEmpty ? "" : " --trial \"$SLURM_ARRAY_TASK_ID\""
         let trials = header(jobName: "w2v-\(name)", output: "\(logs)/\(name)-trial-%a-%A.out", array: array) + "\n" + common + "\n" +
-            "exec \(Self.quote(binary)) run \(Self.quote(exp))\(trialArg) --store \(Self.quote(store.root.path)) --progress lines\n"
+            Self.exec(commands.trial)
         return Scripts(upstream: upstream, trials: trials)
     }
 

@@ -27,7 +27,13 @@ struct SlurmOptions: ParsableArguments {
         o.time = time
         o.cpusPerTrial = cpusPerTrial
         o.extraSbatchArgs = sbatchArg
-        return SlurmExecutor(experiment: experiment, store: store, binary: selfExecutable(), options: o)
+        // This program's own command lines: the shared stages, then one trial per array task.
+        let binary = selfExecutable(), exp = experiment.file.standardizedFileURL.path, root = store.root.path
+        let trial = experiment.trials.isEmpty ? [] : ["--trial", SlurmExecutor.JobCommands.taskIndex]
+        let commands = SlurmExecutor.JobCommands(
+            upstream: [binary, "run", exp, "--upstream", "--store", root, "--progress", "lines"],
+            trial: [binary, "run", exp] + trial + ["--store", root, "--progress", "lines"])
+        return SlurmExecutor(experiment: experiment, store: store, commands: commands, options: o)
     }
 }
 
