@@ -17,6 +17,7 @@ public enum ProgressMode: Sendable {
 }
 
 /// Throttled progress for one stage. Stages call `update`; it decides whether to draw.
+/// `@unchecked Sendable`: its mutable drawing state is touched only under `lock`.
 public final class ProgressReporter: @unchecked Sendable {
     public let label: String
     let mode: ProgressMode

@@ -2,6 +2,8 @@ import Foundation
 
 /// What a running stage sees: its parameters, its inputs (verified, memory-mapped), writers
 /// for its outputs, progress and cancellation. Stages never build store paths themselves.
+/// `@unchecked Sendable`: `writers` is mutated only by the stage's own thread (opening outputs)
+/// and read by the engine after `run` returned; everything else is immutable or Sendable.
 public final class StageContext: @unchecked Sendable {
     public let stageID: String
     public let experimentName: String

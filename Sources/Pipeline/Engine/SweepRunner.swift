@@ -4,6 +4,8 @@ import Foundation
 /// every stage whose key they share: the per-key lock makes the first trial compute it and the
 /// others reuse it.
 public final class SweepRunner: Sendable {
+    /// `@unchecked Sendable`: `error` is any `Error` a stage threw (not all are Sendable); an
+    /// outcome is built by one worker and handed over once, under the runner's lock.
     public struct TrialOutcome: @unchecked Sendable {
         public let trial: Trial
         public let results: [(StageInstance, Engine.Outcome)]?
@@ -29,6 +31,7 @@ public final class SweepRunner: Sendable {
 
     /// Runs the trials; `onFinish` is called (serialised) as each one ends.
     public func run(_ trials: [Trial], onFinish: @escaping @Sendable (TrialOutcome) -> Void = { _ in }) -> [TrialOutcome] {
+        /// `@unchecked Sendable`: touched only under `lock`.
         final class State: @unchecked Sendable {
             var outcomes: [Int: TrialOutcome] = [:]
             var stop = false

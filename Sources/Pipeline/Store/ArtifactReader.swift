@@ -6,6 +6,7 @@ import Glibc
 
 /// A read-only, memory-mapped artifact. Arrays inside are handed out as buffer pointers into
 /// the mapping, valid as long as the reader lives.
+/// `@unchecked Sendable`: the mapping is read-only (PROT_READ) and lives as long as the reader.
 public final class ArtifactReader: @unchecked Sendable {
     public let path: String
     public let header: ArtifactHeader
@@ -162,6 +163,7 @@ public struct PayloadCursor {
 }
 
 /// Strings stored as one blob plus offsets, read in place.
+/// `@unchecked Sendable`: it points into a read-only mapping kept alive by its reader.
 public struct StringTable: @unchecked Sendable {
     public let offsets: UnsafeBufferPointer<UInt64>
     public let blob: UnsafeRawBufferPointer

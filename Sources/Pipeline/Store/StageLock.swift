@@ -7,6 +7,8 @@ import Glibc
 /// Works across processes, and across hosts on a shared filesystem (no flock, which NFS may
 /// not honour). The holder touches the file every few seconds (a heartbeat); a lock whose
 /// owner is a dead pid on this host, or whose heartbeat stopped long ago, is taken over.
+/// `@unchecked Sendable`: `released` is only set by `release()` on the owner's thread; the
+/// heartbeat timer runs on its own serial queue and touches only the file.
 public final class StageLock: @unchecked Sendable {
     public let path: String
     private let heartbeat: DispatchSourceTimer

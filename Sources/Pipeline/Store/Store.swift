@@ -16,7 +16,7 @@ import Glibc
 ///   cache/verified/…        stat stamps of objects whose checksum was verified
 ///   tmp/                    files being written; renamed into objects/ when complete
 /// ```
-public final class ArtifactStore: @unchecked Sendable {
+public final class ArtifactStore: Sendable {
     public let root: URL
     let fm = FileManager.default
 

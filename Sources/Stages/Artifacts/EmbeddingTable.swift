@@ -13,6 +13,7 @@ import Pipeline
 /// UInt64 counts[size]
 /// Float32 vectors[size × dimension], row-major, pad to 8
 /// ```
+/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
 public struct EmbeddingTable: @unchecked Sendable {
     public static let kind = ArtifactKind.embeddings
     public static let formatVersion: UInt16 = 1

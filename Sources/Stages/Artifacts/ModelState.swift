@@ -11,6 +11,7 @@ import Pipeline
 /// Float32 input[vocabularySize × dimension]
 /// Float32 output[vocabularySize × dimension], pad to 8
 /// ```
+/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
 public struct ModelState: @unchecked Sendable {
     public static let kind = ArtifactKind.model
     public static let formatVersion: UInt16 = 1

@@ -9,6 +9,7 @@ import Pipeline
 /// UInt64 size, Float64 threshold t, Float64 expectedKept, UInt64 coveredTokens
 /// Float32 keep[size], pad to 8
 /// ```
+/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
 public struct SubsampleTable: @unchecked Sendable {
     public static let kind = ArtifactKind.subsample
     public static let formatVersion: UInt16 = 1

@@ -23,6 +23,7 @@ public enum TokenizationMode: String, Sendable, CaseIterable {
 /// strings: UInt64 n, UInt64 offsets[n+1], bytes, pad to 8
 /// UInt32 ids[tokenCount]
 /// ```
+/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
 public struct TokenStream: @unchecked Sendable {
     public static let kind = ArtifactKind.tokens
     public static let formatVersion: UInt16 = 1

@@ -12,6 +12,7 @@ import Pipeline
 /// strings: words
 /// UInt32 remap[remapCount], pad to 8
 /// ```
+/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
 public struct Vocabulary: @unchecked Sendable {
     public static let kind = ArtifactKind.vocab
     public static let formatVersion: UInt16 = 1
