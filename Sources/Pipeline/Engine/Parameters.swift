@@ -14,7 +14,7 @@ import Foundation
 //   → `StageInstance.parameters` holds the `TrainParameters` value; its canonical JSON encoding
 //     (`keyParameters`) is part of the stage key
 //   → `Engine` hands the value to `TrainStage.run(_:parameters:)`
-//   → `TrainingConfiguration(parameters.window, …)` → `Trainer` → the kernels.
+//   → `TrainStage.configuration(_:cores:)` (`windowSize: parameters.window`) → `Trainer` → the kernels.
 
 /// The kind of value a parameter takes, with its constraints (for messages and `--help`).
 public enum ParameterType: Sendable, Equatable {
@@ -67,8 +67,6 @@ public struct ParameterSpec: Sendable {
     public let nullable: Bool
     public let identity: ParameterIdentity
     public let help: String
-
-    public var isOptional: Bool { defaultValue != nil }
 }
 
 /// A file named by a parameter: one on disk (the path as written, resolved against the
@@ -92,9 +90,6 @@ public struct InputFile: Hashable, Sendable {
         self.url = nil
         self.builtin = builtin
     }
-
-    /// For messages: the path relative to the current folder, or the built-in's name.
-    public var displayName: String { url?.relativePathForDisplay ?? path }
 }
 
 /// A file the product carries compiled in (e.g. the standard evaluation sets): read without

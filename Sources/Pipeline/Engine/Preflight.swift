@@ -18,12 +18,13 @@ public enum Preflight {
             for stage in unit.stages {
                 for (param, url) in stage.files.sorted(by: { $0.key < $1.key }) {
                     guard seenFiles.insert(url.path).inserted else { continue }
-                    if let complaint = inputFileComplaint(url) {
-                        let message = complaint == .missing
-                            ? stage.type.explainMissing(parameter: param, url: url, parameters: stage.parameters)
-                            : complaint.message(url)
-                        problems.append(.init(path: "stages.\(stage.id).params.\(param)", message: message))
+                    let message: String?
+                    switch inputFileComplaint(url) {
+                    case nil: message = nil
+                    case .missing?: message = stage.type.explainMissing(parameter: param, url: url, parameters: stage.parameters)
+                    case let other?: message = other.message(url)
                     }
+                    if let message { problems.append(.init(path: "stages.\(stage.id).params.\(param)", message: message)) }
                 }
                 guard let publisher = stage.type as? any PublishingStage.Type else { continue }
                 for url in publisher.destinationsErased(stage.parameters, experimentFile: unit.file) {
@@ -56,10 +57,11 @@ public enum Preflight {
 
     enum FileComplaint: Equatable {
         case missing, directory, unreadable, notRegular
+        /// What is wrong with a file that exists (a missing one is explained by its stage).
         func message(_ url: URL) -> String {
             let shown = url.relativePathForDisplay
             switch self {
-            case .missing: return "input file not found: \(shown)"
+            case .missing: return "not found: \(shown)"
             case .directory: return "\(shown) is a folder; this parameter needs a file (paths are relative to the experiment file)"
             case .unreadable: return "\(shown) cannot be read (permission denied); check its mode and owner"
             case .notRegular: return "\(shown) is not a regular file"

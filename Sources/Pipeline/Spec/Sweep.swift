@@ -122,8 +122,8 @@ enum SweepExpander {
                 var nameParts: [String] = []
                 if let variantName { nameParts.append(variantName) }
                 nameParts += combo.map { "\($0.0)=\($0.1.canonicalText.replacingOccurrences(of: "\"", with: ""))" }
-                let name = experiment.name + "@" + (nameParts.isEmpty ? "base" : nameParts.joined(separator: ","))
                 let trialLabel = nameParts.isEmpty ? "base" : nameParts.joined(separator: ",")
+                let name = experiment.name + "@" + trialLabel
                 var trialTop = base
                 trialTop["stages"] = .object(DestinationNaming.apply(stages, trial: trialLabel, inSweep: true, registry: registry))
                 trialTop["sweep"] = nil

@@ -15,6 +15,16 @@ public enum BuiltinDatasets {
         return try AnalogyDataset.load(file.url?.path ?? file.path)
     }
 
+    /// The analogy file at `path`, or the built-in set when there is none.
+    public static func analogies(at path: String?) throws -> AnalogyDataset {
+        try path.map { try AnalogyDataset.load($0) } ?? analogies(InputFile(analogies))
+    }
+
+    /// The word-similarity file at `path`, or the built-in WordSim-353 when there is none.
+    public static func similarity(at path: String?) throws -> SimilarityDataset {
+        try path.map { try SimilarityDataset.load($0) } ?? similarity(InputFile(wordSim353))
+    }
+
     /// Loads a word-similarity file, built-in or on disk.
     public static func similarity(_ file: InputFile) throws -> SimilarityDataset {
         if let b = file.builtin { return try SimilarityDataset.parse(b.text, source: b.reference) }

@@ -84,21 +84,24 @@ public enum ExportStage: PublishingStage {
         return out
     }
 
-    public static func destinations(parameters: Parameters, experimentFile: URL) -> [URL] {
+    /// Where a file of the export goes: `path` itself for the one-file formats, inside the
+    /// `path` folder for tsv.
+    static func target(_ name: String, parameters: Parameters, experimentFile: URL) -> URL {
         let dest = URL(fileURLWithPath: parameters.path, relativeTo: experimentFile.deletingLastPathComponent()).standardizedFileURL
-        switch parameters.format {
-        case .tsv: return [dest.appendingPathComponent("vectors.tsv"), dest.appendingPathComponent("metadata.tsv")]
-        case .word2vecBinary, .word2vecText: return [dest]
-        }
+        return parameters.format == .tsv ? dest.appendingPathComponent(name) : dest
+    }
+
+    public static func destinations(parameters: Parameters, experimentFile: URL) -> [URL] {
+        let names = parameters.format == .tsv ? ["vectors.tsv", "metadata.tsv"] : [""]
+        return names.map { target($0, parameters: parameters, experimentFile: experimentFile) }
     }
 
     public static func publish(outputs: [String: ArtifactReader], parameters: Parameters, experimentFile: URL) throws -> [String] {
         guard let reader = outputs["files"] else { return [] }
         let files = try files(reader)
-        let dest = URL(fileURLWithPath: parameters.path, relativeTo: experimentFile.deletingLastPathComponent()).standardizedFileURL
         var written: [String] = []
         for (name, bytes) in files {
-            let target = files.count == 1 && parameters.format != .tsv ? dest : dest.appendingPathComponent(name)
+            let target = target(name, parameters: parameters, experimentFile: experimentFile)
             // Already there with the same bytes: nothing to do.
             if let existing = try? Data(contentsOf: target, options: .alwaysMapped), existing.count == bytes.count,
                existing.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {

@@ -81,8 +81,6 @@ final class WorkerPool: Sendable {
         }
     }
 
-    var workers: Int { start.count }
-
     private func serve(_ worker: Int) {
         while true {
             start[worker].wait()

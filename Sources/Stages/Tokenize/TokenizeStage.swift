@@ -35,9 +35,6 @@ public enum TokenizeStage: Stage {
         let out = try context.output("tokens", formatVersion: TokenStream.formatVersion)
         try TokenStream.write(to: out, mode: mode, words: result.words, counts: result.counts, idChunks: result.idChunks)
         let dropped = result.droppedLongTokenCount
-        if dropped > 0 {
-            context.warn("dropped \(Format.grouped(dropped)) token(s) longer than \(Format.grouped(Tokenizer.maxTokenBytes)) bytes (text without separators?)")
-        }
         let rate = Double(text.payload.count) / max(tokenSeconds, 1e-9) / 1e6
         return StageOutcome(
             summary: "\(Format.grouped(result.tokenCount)) tokens, \(Format.grouped(result.words.count)) distinct words (\(mode.rawValue), \(String(format: "%.0f", rate)) MB/s)"

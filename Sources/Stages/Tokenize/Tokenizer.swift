@@ -117,8 +117,6 @@ public final class Tokenizer: Sendable {
         return (0..<n).map { cuts[$0]..<cuts[$0 + 1] }
     }
 
-    /// Tokenizes one piece: its word table, its ids and their count, and how many tokens longer
-    /// than `maxTokenBytes` it dropped.
     /// What one worker hands back: its own table and ids (no other thread touches them).
     struct Piece {
         var table: WordTable
@@ -127,6 +125,8 @@ public final class Tokenizer: Sendable {
         var droppedLong: Int
     }
 
+    /// Tokenizes one piece: its word table, its ids and their count, and how many tokens longer
+    /// than `maxTokenBytes` it dropped.
     private func tokenizePiece(_ piece: UnsafeBufferPointer<UInt8>, report: ((Double) -> Void)?) -> Piece {
         let table = WordTable(expectedWords: 1 << 17)
         var capacity = max(1024, piece.count / 4)

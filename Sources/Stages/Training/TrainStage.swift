@@ -6,8 +6,8 @@ public enum TrainStage: Stage {
     public static let typeName = "train"
     public static let summary = "Train word vectors: skip-gram (sgns) or CBOW with negative sampling, multithreaded (Hogwild)"
     public static let implementationVersion = 1
-    /// Everything `train` takes, with word2vec.c's defaults. `TrainingConfiguration(_:cores:)`
-    /// carries it to the trainer.
+    /// Everything `train` takes, with word2vec.c's defaults. `configuration(_:cores:)` carries
+    /// it to the trainer.
     public struct Parameters: StageParameters {
         public var model: ModelKind = .sgns
         public var dim = 100

@@ -196,13 +196,13 @@ enum Comparison {
         }
         // Per section, one series per value of the varying categorical settings (e.g. the model).
         let categorical = varyingSettings(rows).filter { k in rows.allSatisfy { r in r.settings[k].map { Double($0) == nil } ?? true } }
-        let byModel = Dictionary(grouping: rows.filter { !$0.sections.isEmpty }, by: { r in
+        let sectionGroups = Dictionary(grouping: rows.filter { !$0.sections.isEmpty }, by: { r in
             categorical.isEmpty ? "all" : categorical.map { r.settings[$0] ?? "—" }.joined(separator: " ")
         })
-        if byModel.count > 1 || !byModel.isEmpty {
-            let categories = byModel.values.first!.first!.sections.map(\.name)
-            let series = byModel.keys.sorted().map { model -> (name: String, values: [Double]) in
-                let rs = byModel[model]!
+        if sectionGroups.count > 1 || !sectionGroups.isEmpty {
+            let categories = sectionGroups.values.first!.first!.sections.map(\.name)
+            let series = sectionGroups.keys.sorted().map { model -> (name: String, values: [Double]) in
+                let rs = sectionGroups[model]!
                 let vals = categories.map { c in
                     let xs = rs.compactMap { r in r.sections.first { $0.name == c }?.accuracy }
                     return xs.isEmpty ? Double.nan : xs.reduce(0, +) / Double(xs.count) * 100

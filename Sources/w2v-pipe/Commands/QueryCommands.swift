@@ -89,8 +89,8 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         do {
             let (vectors, description, model) = try source.load()
-            let a = try analogies.map { try AnalogyDataset.load($0) } ?? BuiltinDatasets.analogies(InputFile(BuiltinDatasets.analogies))
-            let s = try similarity.map { try SimilarityDataset.load($0) } ?? BuiltinDatasets.similarity(InputFile(BuiltinDatasets.wordSim353))
+            let a = try BuiltinDatasets.analogies(at: analogies)
+            let s = try BuiltinDatasets.similarity(at: similarity)
             let report = EvaluationReport.evaluate(vectors, source: description, model: model, analogies: a, similarity: s,
                                                    restrictVocabulary: restrictVocab, probes: probes, k: 10)
             if json {
