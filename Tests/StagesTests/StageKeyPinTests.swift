@@ -27,7 +27,10 @@ struct StageKeyPinTests {
       "evaluate": {"type": "evaluate", "inputs": {"embeddings": "more.embeddings"},
                    "params": {"analogies": "a.txt", "similarity": "s.tsv", "restrict_vocab": 5000, "probes": ["x", "y"], "k": 3}},
       "evaluate2": {"type": "evaluate", "inputs": {"embeddings": "train.embeddings"}, "params": {"analogies": null, "similarity": null}},
-      "export": {"type": "export", "inputs": {"embeddings": "train.embeddings"}, "params": {"format": "tsv", "path": "out", "normalize": true, "limit": 100}}
+      "export": {"type": "export", "inputs": {"embeddings": "train.embeddings"}, "params": {"format": "tsv", "path": "out", "normalize": true, "limit": 100}},
+      "cooccur": {"type": "cooccur", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"},
+                  "params": {"window": 8.0, "weighting": "uniform", "threads": 1, "seed": 3, "memory_mb": 64}},
+      "cooccur2": {"type": "cooccur", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab"}}
     }}
     """
 
@@ -162,5 +165,8 @@ struct StageKeyPinTests {
         "extras/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
         "extras/train": "e1cb17ae0226ae39dafcff5518f269dbdd301ef43b75b919bcba38e2f2c859f5",
         "extras/vocab": "324ccd6e58d97eb8336bb090c4289e35b2ca8c5b7b1986e5022642394073b6ae",
+        // cooccur: added with the stage (threads and memory_mb are not part of its key).
+        "extras/cooccur": "82483d1c563d656f6e9dee62d5996e9ccb37eee103fcd9950565d9661134e600",
+        "extras/cooccur2": "a20894284640ccd91c907aee30908080383d7dd7ad53c28deae81b30fac41f10",
     ]
 }

@@ -1,10 +1,20 @@
 import Foundation
 
 /// An input slot of a stage, filled by another stage's output.
+///
+/// An optional slot may be left unwired: validation does not ask for it (but still checks the
+/// kind of what is wired to it), the stage key includes it only when it is wired (so declaring
+/// a new optional slot changes no existing key), and the stage reads it with
+/// `StageContext.read(_: OptionalInput<A>)`, which gives nil when it is not wired.
 public struct InputSpec: Sendable {
     public let name: String
     public let kind: String
-    public init(_ name: String, kind: String) { self.name = name; self.kind = kind }
+    public let optional: Bool
+    public init(_ name: String, kind: String, optional: Bool = false) {
+        self.name = name
+        self.kind = kind
+        self.optional = optional
+    }
 }
 
 /// An output a stage writes.

@@ -29,15 +29,27 @@ public final class StageContext: @unchecked Sendable {
 
     /// Opens the artifact feeding input `slot`. `maxVersion` is the newest format the caller reads.
     public func input(_ slot: String, maxVersion: UInt16) throws -> ArtifactReader {
-        guard let spec = stageType.inputs.first(where: { $0.name == slot }), let digest = inputDigests[slot] else {
+        guard let spec = stageType.inputs.first(where: { $0.name == slot }) else {
             throw StageWiringError(message: "stage type `\(stageType.typeName)` read an input `\(slot)` it does not declare")
+        }
+        guard let digest = inputDigests[slot] else {
+            throw StageWiringError(message: "stage type `\(stageType.typeName)` read its optional input `\(slot)`, which is not wired, without asking whether it is (read it through an `OptionalInput`)")
         }
         return try store.open(digest, kind: spec.kind, maxVersion: maxVersion)
     }
 
+    /// Whether input `slot` is wired in this run (always true for a required slot).
+    public func isWired(_ slot: String) -> Bool { inputDigests[slot] != nil }
+
     /// Opens and decodes the artifact feeding a typed input slot.
     public func read<A: ArtifactType>(_ slot: Input<A>) throws -> A {
         try A(try input(slot.name, maxVersion: A.formatVersion))
+    }
+
+    /// Opens and decodes the artifact feeding an optional input slot; nil when it is not wired.
+    public func read<A: ArtifactType>(_ slot: OptionalInput<A>) throws -> A? {
+        guard isWired(slot.name) else { return nil }
+        return try A(try input(slot.name, maxVersion: A.formatVersion))
     }
 
     /// A writer for output `name`; the engine commits it when `run` returns.
@@ -52,6 +64,11 @@ public final class StageContext: @unchecked Sendable {
         writers[name] = w
         return w
     }
+
+    /// A folder for a stage's scratch files (the store's `tmp/`, on the disk its artifacts go
+    /// to). Name them `<process id>-…` so that a later run removes them if this process dies,
+    /// and remove them before `run` returns (or unlink them right after opening them).
+    public var scratchDirectory: String { store.tmpDirectory }
 
     public var isCancelled: Bool { cancellation.isCancelled }
 
@@ -94,4 +111,13 @@ public struct Input<Artifact: ArtifactType>: Sendable {
     public let name: String
     public init(_ name: String) { self.name = name }
     public var spec: InputSpec { InputSpec(name, kind: Artifact.artifactKind) }
+}
+
+/// A typed input slot a stage may be run without (e.g. `cooccur`'s `subsample`): listed with
+/// `slot.spec` in `inputs`, read with `context.read(slot)`, which is nil when the experiment
+/// does not wire it. Wiring a producer of another kind is still a validation error.
+public struct OptionalInput<Artifact: ArtifactType>: Sendable {
+    public let name: String
+    public init(_ name: String) { self.name = name }
+    public var spec: InputSpec { InputSpec(name, kind: Artifact.artifactKind, optional: true) }
 }

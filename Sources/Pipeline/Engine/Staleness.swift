@@ -93,8 +93,9 @@ public struct StageIdentity: Sendable {
         for name in Set(ref.parameters.keys).union(parameters.keys).sorted() where ref.parameters[name] != parameters[name] {
             out.append(.parameterChanged(name: name, from: ref.parameters[name], to: parameters[name]))
         }
-        for slot in inputs.keys.sorted() where ref.inputs[slot] != inputs[slot] {
-            out.append(.inputChanged(slot: slot, from: inputProducers[slot]?.description ?? "?"))
+        // Both sides: an optional input that was wired and no longer is changed too.
+        for slot in Set(ref.inputs.keys).union(inputs.keys).sorted() where ref.inputs[slot] != inputs[slot] {
+            out.append(.inputChanged(slot: slot, from: inputProducers[slot]?.description ?? (inputs[slot] == nil ? "no stage: it is no longer wired" : "?")))
         }
         for (p, f) in files.sorted(by: { $0.key < $1.key }) where ref.files[p]?.digest != f.digest {
             out.append(.fileChanged(parameter: p, path: f.path))

@@ -154,7 +154,9 @@ public enum ExperimentLoader {
             for slot in type.inputs {
                 let ipath = "\(path).inputs.\(slot.name)"
                 guard let value = givenInputs[slot.name] else {
-                    problem(ipath, "missing; name the stage output that provides the \(slot.kind) artifact, e.g. \"<stage>.\(slot.kind)\"")
+                    if !slot.optional {
+                        problem(ipath, "missing; name the stage output that provides the \(slot.kind) artifact, e.g. \"<stage>.\(slot.kind)\"")
+                    }
                     continue
                 }
                 guard case .string(let ref) = value, let dot = ref.lastIndex(of: "."), dot != ref.startIndex, ref.index(after: dot) != ref.endIndex else {

@@ -11,6 +11,7 @@ public enum ArtifactKind {
     public static let embeddings = "embeddings"
     public static let report = "report"
     public static let export = "export"
+    public static let cooccur = "cooccur"
 }
 
 extension TokenStream: ArtifactType { public static var artifactKind: String { ArtifactKind.tokens } }
@@ -18,6 +19,7 @@ extension Vocabulary: ArtifactType { public static var artifactKind: String { Ar
 extension SubsampleTable: ArtifactType { public static var artifactKind: String { ArtifactKind.subsample } }
 extension ModelState: ArtifactType { public static var artifactKind: String { ArtifactKind.model } }
 extension EmbeddingTable: ArtifactType { public static var artifactKind: String { ArtifactKind.embeddings } }
+extension CooccurrenceMatrix: ArtifactType { public static var artifactKind: String { ArtifactKind.cooccur } }
 
 /// The `text` artifact: the corpus bytes, unchanged (format 1), memory-mapped.
 public struct CorpusText: ArtifactType {
@@ -35,4 +37,5 @@ public enum Slots {
     public static let subsample = Input<SubsampleTable>("subsample")
     public static let model = Input<ModelState>("model")
     public static let embeddings = Input<EmbeddingTable>("embeddings")
+    public static let cooccur = Input<CooccurrenceMatrix>("cooccur")
 }

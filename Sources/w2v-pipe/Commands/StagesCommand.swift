@@ -20,7 +20,7 @@ struct StagesCommand: ParsableCommand {
         for t in types {
             print("\(t.typeName) (implementation version \(t.implementationVersion))")
             print("  \(t.summary)")
-            if !t.inputs.isEmpty { print("  inputs:  " + t.inputs.map { "\($0.name) (\($0.kind))" }.joined(separator: ", ")) }
+            if !t.inputs.isEmpty { print("  inputs:  " + t.inputs.map { "\($0.name) (\($0.kind)\($0.optional ? ", optional" : ""))" }.joined(separator: ", ")) }
             print("  outputs: " + t.outputs.map { "\($0.name) (\($0.kind))" }.joined(separator: ", "))
             for p in t.parameters {
                 let def = p.defaultValue.map { $0 == .null ? "optional" : "default \($0.displayText)" } ?? "required"
