@@ -248,6 +248,33 @@ struct CooccurrenceTests {
         }
     }
 
+    /// Random corpora, windows, weightings and internal sizes: always the definition, always the
+    /// same bytes as one thread with everything dense.
+    @Test(arguments: 1...6)
+    func randomConfigurationsAgree(_ seed: Int) throws {
+        var rng = Word2VecRandom(seed: UInt64(seed), worker: 9)
+        let size = 20 + rng.uniform(below: 200)
+        let corpus = Self.zipf(tokens: 500 + rng.uniform(below: 8000), size: size, extra: rng.uniform(below: 40), seed: UInt64(seed))
+        let window = 1 + rng.uniform(below: 12)
+        let weighting = CooccurrenceWeighting.allCases[rng.uniform(below: 3)]
+        let baseline = try count(corpus, window: window, weighting: weighting, threads: 1)
+        expectMatches(baseline.matrix, reference(corpus, window: window, weighting: weighting))
+        let dense = rng.uniform(below: 3) == 0 ? 0 : rng.uniform(below: size * size / 2 + 1)
+        let buffer = 2 * window + 2 + rng.uniform(below: 3000)
+        let retain = rng.uniform(below: 2) == 0 ? 0 : rng.uniform(below: 200_000)
+        let task = 2 * window + 2 + rng.uniform(below: 5000)
+        let partitions = 1 + rng.uniform(below: 40)
+        let threads = 1 + rng.uniform(below: 4)
+        let other = try count(corpus, window: window, weighting: weighting, threads: threads) {
+            $0.denseCells = dense
+            $0.bufferRecords = buffer
+            $0.retainBytes = retain
+            $0.taskRecords = task
+            $0.partitions = partitions
+        }
+        #expect(other.payload == baseline.payload, "dense \(dense) buffer \(buffer) retain \(retain) task \(task) partitions \(partitions) threads \(threads)")
+    }
+
     @Test func countingIsDeterministic() throws {
         let corpus = Self.zipf(tokens: 8000, size: 200, extra: 20)
         var keep = [Float](repeating: 1, count: 200)

@@ -34,11 +34,11 @@ import Glibc
 /// Sums are UInt64 counts of weight units (`WeightUnits`): exact, so the result does not depend
 /// on the thread count, the budget or the order of the additions.
 ///
-/// Memory (`memoryBytes` = M, T threads), at most M in all: counting — dense tables M/4 (M/4T
-/// each, untouched pages cost nothing), record buffers with their split scratch M/8, chunks kept
-/// in memory 3M/8; merging — one dense table, the chunks (shrinking), tasks M/4 (24 bytes per
-/// record: the records, their sort scratch, the output), staged values M/8. Scratch files (in
-/// the store's `tmp/`, unlinked at creation) take what does not fit.
+/// Memory (`memoryBytes` = M, T threads), at most M in all: the dense tables (M/4, at most 64 MB
+/// per thread; untouched pages cost nothing), per thread a record buffer with its split scratch
+/// (at most 4 MB) and a merge task's buffers (at most 24 MB: records, sort scratch, output),
+/// staged output values (M/8), and chunks of records kept in memory in what is left. Scratch
+/// files (in the store's `tmp/`, unlinked at creation) take what does not fit.
 struct CooccurrenceCounter {
     /// Distances are packed in 7 bits of a record.
     static let maxWindow = 127
@@ -198,6 +198,9 @@ struct CooccurrenceCounter {
         let totalRecords = max(1, records)
         var mergedRecords = 0
         let slots = (0..<threads).map { _ in MergeSlot() }
+        // Merged chunk memory goes back to the system every 1/16 of the records or so (not after
+        // each task: each release costs the other cores a TLB flush).
+        var released = 0, sinceRelease = 0
         for waveStart in stride(from: 0, to: tasks.count, by: threads) {
             if isCancelled() { throw CancelledError() }
             let wave = Array(tasks[waveStart..<min(tasks.count, waveStart + threads)])
@@ -222,8 +225,14 @@ struct CooccurrenceCounter {
                 mergedRecords += task.records
             }
             peak = max(peak, mergeFixed + waveBytes + values.memoryBytes)
+            sinceRelease += wave.reduce(0) { $0 + $1.records }
+            if let last = wave.last, sinceRelease * 16 >= totalRecords {
+                for chunk in chunks { chunk.release(released..<last.partitions.upperBound) }
+                released = last.partitions.upperBound
+                sinceRelease = 0
+            }
             progress(0.7 + 0.25 * Double(mergedRecords) / Double(totalRecords),
-                     "merging  \(Format.grouped(tasks.count)) tasks  \(Format.compact(Double(nnz))) non-zeros")
+                     "merging  row \(Format.grouped(wave.last?.rows.upperBound ?? 0))/\(Format.grouped(v))  \(Format.compact(Double(nnz))) non-zeros")
         }
         workers[0].releaseTable()
         chunks.removeAll()
@@ -355,8 +364,8 @@ final class Chunk: @unchecked Sendable {
 
     func records(in partition: Int) -> Int { starts[partition + 1] - starts[partition] }
 
-    /// Gives the memory of partitions `partitions` back to the system (their records are merged
-    /// and never read again), so memory is freed as the merge advances.
+    /// Gives the memory of partitions `partitions` back to the system: their records are merged
+    /// and never read again.
     func release(_ partitions: Range<Int>) {
         buffer?.release(fileOffset + starts[partitions.lowerBound] * 8 ..< fileOffset + starts[partitions.upperBound] * 8)
     }
@@ -789,7 +798,6 @@ struct MergeContext: @unchecked Sendable {
             guard n == task.records else { throw CooccurrenceError.internalInconsistency("gathered \(n) of \(task.records) records") }
             let sorted = sortRelative(keys, scratch: scratch, count: n, rows: task.rows)
             emit(task.rows, sorted: UnsafeBufferPointer(start: sorted, count: n), into: out)
-            for chunk in chunks { chunk.release(task.partitions) }
             return
         }
         // Too many records for one go: split the rows by their record counts.
@@ -848,7 +856,6 @@ struct MergeContext: @unchecked Sendable {
             }
             rangeStart = rangeEnd
         }
-        for chunk in chunks { chunk.release(task.partitions) }
     }
 
     /// Sorts records of rows `rows` by (row, column): the row is made relative to the first so

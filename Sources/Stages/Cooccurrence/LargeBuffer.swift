@@ -40,6 +40,7 @@ final class LargeBuffer: @unchecked Sendable {
         pointer.bindMemory(to: T.self, capacity: bytes / MemoryLayout<T>.stride)
     }
 
+
     /// Gives the whole pages inside `range` (byte offsets) back to the system; they read as
     /// zeros afterwards.
     func release(_ range: Range<Int>) {
