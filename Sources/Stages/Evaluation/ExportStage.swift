@@ -71,13 +71,16 @@ public enum ExportStage: PublishingStage {
     }
 
     /// The files inside an export artifact.
-    public static func files(_ reader: ArtifactReader) throws -> [(name: String, bytes: UnsafeRawBufferPointer)] {
+    public static func files(_ reader: ArtifactReader) throws -> [(name: String, bytes: MappedArray<UInt8>)] {
         var c = reader.cursor()
-        let n = Int(try c.read(UInt64.self, "file count"))
-        var out: [(String, UnsafeRawBufferPointer)] = []
+        let n = try c.read(UInt64.self, "file count")
+        var out: [(String, MappedArray<UInt8>)] = []
         for _ in 0..<n {
             let name = try c.readStrings("file name")
-            let length = Int(try c.read(UInt64.self, "file length"))
+            guard name.count == 1 else { throw ArtifactError.malformed(file: reader.path, detail: "export file name list of \(name.count)") }
+            guard let length = Int(exactly: try c.read(UInt64.self, "file length")) else {
+                throw ArtifactError.malformed(file: reader.path, detail: "export file length")
+            }
             out.append((name[0], try c.readBytes(count: length, "file bytes")))
             c.align()
         }
@@ -104,11 +107,11 @@ public enum ExportStage: PublishingStage {
             let target = target(name, parameters: parameters, experimentFile: experimentFile)
             // Already there with the same bytes: nothing to do.
             if let existing = try? Data(contentsOf: target, options: .alwaysMapped), existing.count == bytes.count,
-               existing.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
+               existing.withUnsafeBytes({ e in bytes.withUnsafeBufferPointer { b in b.isEmpty || memcmp(e.baseAddress!, b.baseAddress!, b.count) == 0 } }) {
                 continue
             }
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try ArtifactStore.writeAtomically(bytes, to: target.path)
+            try bytes.withUnsafeBufferPointer { try ArtifactStore.writeAtomically(UnsafeRawBufferPointer($0), to: target.path) }
             written.append(target.relativePathForDisplay)
         }
         return written
