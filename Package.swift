@@ -21,6 +21,13 @@ let package = Package(
             pkgConfig: "libzip",
             providers: [.apt(["libzip-dev"]), .brew(["libzip"])]
         ),
+        // OpenBLAS (CBLAS) and LAPACKE, found through pkg-config (Debian: libopenblas-dev,
+        // liblapacke-dev). Only the dense parts of ppmi-svd use them.
+        .systemLibrary(
+            name: "CLinearAlgebra",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
         // The generic engine: experiment spec, graph, store, staleness, progress. Knows nothing of word2vec.
         .target(
             name: "Pipeline",
@@ -29,7 +36,7 @@ let package = Package(
         // The word2vec stages and kernels.
         .target(
             name: "Stages",
-            dependencies: ["Pipeline", "CLibzip"]
+            dependencies: ["Pipeline", "CLibzip", "CLinearAlgebra"]
         ),
         .executableTarget(
             name: "w2v-pipe",
@@ -39,7 +46,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "CLibzip"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "CLibzip", "CLinearAlgebra"]),
         // End-to-end: runs the real binary (built first through this dependency).
         .testTarget(name: "CLITests", dependencies: ["Pipeline", "w2v-pipe"], exclude: ["data-only.json"]),
     ],

@@ -62,7 +62,7 @@ struct CooccurrenceTests {
         }
         let record = try store.commit(writer)
         let reader = try store.open(record.digest, kind: ArtifactKind.cooccur, maxVersion: CooccurrenceMatrix.formatVersion)
-        return Counted(matrix: try CooccurrenceMatrix(reader), payload: Array(reader.payload), stats: stats)
+        return Counted(matrix: try CooccurrenceMatrix(reader), payload: reader.withPayload { Array($0) }, stats: stats)
     }
 
     func withKeep<R>(_ keep: [Float]?, _ body: (UnsafeBufferPointer<Float>?) throws -> R) rethrows -> R {

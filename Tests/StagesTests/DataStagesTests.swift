@@ -89,7 +89,7 @@ struct DataStagesTests {
         let results = try run(try experiment(minCount: 2, t: 0.1))
         func payload(_ stage: String, _ output: String) throws -> [UInt8] {
             let r = try ArtifactReader(path: store.objectPath(record(results[stage])!.outputs[output]!.digest))
-            return Array(r.payload)
+            return r.withPayload { Array($0) }
         }
         func u64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
         func u32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }

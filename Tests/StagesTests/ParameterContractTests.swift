@@ -150,6 +150,6 @@ struct ParameterContractTests {
     @Test func windowReachesTheTrainerConfiguration() throws {
         let e = try Self.validate(stage: "train", parameter: "window", value: .number(7.0))
         let p = try #require(e.stage("train")?.parameters(as: TrainStage.Parameters.self))
-        #expect(TrainStage.configuration(p, cores: 2).windowSize == 7)
+        #expect(TrainStage.configuration(p, cores: 2).window == 7)
     }
 }

@@ -81,7 +81,7 @@ func trainIdentity(tokens: [UInt32], vocab: Int, config: TrainingConfiguration,
     let c = counts(of: tokens, vocab: vocab)
     return try tokens.withUnsafeBufferPointer { tb in
         try remap.withUnsafeBufferPointer { rb in
-            let corpus = TrainingCorpus(tokens: tb, remap: rb, counts: c,
+            let corpus = TrainingCorpus(tokens: Array(tb), remap: Array(rb), counts: c,
                                         keepProbability: keep ?? [Float](repeating: 1, count: vocab))
             let trainer = try Trainer(configuration: config, corpus: corpus)
             let model = Trainer.makeModel(vocabularySize: vocab, configuration: config)
@@ -212,7 +212,7 @@ func trainIdentity(tokens: [UInt32], vocab: Int, config: TrainingConfiguration,
     let config = TrainingConfiguration(model: .cbow, dimension: 8, epochs: 3, threads: 2, seed: 3)
     let result = try tokens.withUnsafeBufferPointer { tb in
         try remap.withUnsafeBufferPointer { rb in
-            let corpus = TrainingCorpus(tokens: tb, remap: rb, counts: c, keepProbability: keep)
+            let corpus = TrainingCorpus(tokens: Array(tb), remap: Array(rb), counts: c, keepProbability: keep)
             let trainer = try Trainer(configuration: config, corpus: corpus)
             return try trainer.train(model: Trainer.makeModel(vocabularySize: vocab, configuration: config),
                                      progress: { _ in }, isCancelled: { false })
@@ -348,7 +348,7 @@ func cbowUpdateMatchesNumericalGradient(dim: Int, mean: Bool) {
 func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int = 1) throws {
     let groupSize = 10, vocab = 2 * groupSize
     let tokens = groupedCorpus(tokens: 30_000, groupSize: groupSize, run: 40, seed: 11)
-    let config = TrainingConfiguration(model: kind, dimension: 16, windowSize: 4, negativeSamples: 5, epochs: 4,
+    let config = TrainingConfiguration(model: kind, dimension: 16, window: 4, negativeSamples: 5, epochs: 4,
                                        threads: threads, seed: 5, batchedNegatives: batched)
     let (model, result) = try trainIdentity(tokens: tokens, vocab: vocab, config: config)
     #expect(result.lossCurve.count >= 10)
@@ -419,7 +419,7 @@ func singleThreadTrainingIsDeterministic(kind: ModelKind) throws {
 
 @Test func invalidConfigurationIsRejected() {
     let tokens: [UInt32] = [0, 1, 2, 1, 0]
-    for bad in [TrainingConfiguration(dimension: 0), TrainingConfiguration(windowSize: 0),
+    for bad in [TrainingConfiguration(dimension: 0), TrainingConfiguration(window: 0),
                 TrainingConfiguration(negativeSamples: 0), TrainingConfiguration(epochs: 0),
                 TrainingConfiguration(learningRate: -1), TrainingConfiguration(threads: 0)] {
         #expect(throws: TrainingError.self) { _ = try trainIdentity(tokens: tokens, vocab: 3, config: bad) }
@@ -430,7 +430,7 @@ func singleThreadTrainingIsDeterministic(kind: ModelKind) throws {
         try tokens.withUnsafeBufferPointer { tb in
             try remap.withUnsafeBufferPointer { rb in
                 _ = try Trainer(configuration: TrainingConfiguration(), corpus: TrainingCorpus(
-                    tokens: tb, remap: rb, counts: [2, 2, 1], keepProbability: [1, 1]))
+                    tokens: Array(tb), remap: Array(rb), counts: [2, 2, 1], keepProbability: [1, 1]))
             }
         }
     }
@@ -447,7 +447,7 @@ func singleThreadTrainingIsDeterministic(kind: ModelKind) throws {
     let result = try tokens.withUnsafeBufferPointer { tb in
         try remap.withUnsafeBufferPointer { rb in
             let trainer = try Trainer(configuration: config, corpus: TrainingCorpus(
-                tokens: tb, remap: rb, counts: c, keepProbability: [Float](repeating: 1, count: 20)))
+                tokens: Array(tb), remap: Array(rb), counts: c, keepProbability: [Float](repeating: 1, count: 20)))
             return try trainer.train(model: Trainer.makeModel(vocabularySize: 20, configuration: config),
                                      progress: { p in
                                          if Thread.current != caller { sameThread = false }
@@ -472,7 +472,7 @@ func singleThreadTrainingIsDeterministic(kind: ModelKind) throws {
         try remap.withUnsafeBufferPointer { rb in
             let config = TrainingConfiguration(model: .sgns, dimension: 5, epochs: 2, threads: 3, seed: 1)
             let trainer = try Trainer(configuration: config, corpus: TrainingCorpus(
-                tokens: tb, remap: rb, counts: [3, 2, 1], keepProbability: [1, 1, 1]))
+                tokens: Array(tb), remap: Array(rb), counts: [3, 2, 1], keepProbability: [1, 1, 1]))
             let model = Trainer.makeModel(vocabularySize: 3, configuration: config)
             let result = try trainer.train(model: model, progress: { _ in }, isCancelled: { false })
             #expect(result.pairsTrained == 0 && model.epochsTrained == 2)
@@ -495,14 +495,14 @@ func singleThreadTrainingIsDeterministic(kind: ModelKind) throws {
     let (first, _) = try trainIdentity(tokens: tokens, vocab: 10, config: config)
     let resumed = EmbeddingModel(
         inputVectors: EmbeddingMatrix(rows: 10, dimension: 8, values: first.inputVectors.toArray()),
-        outputVectors: first.outputVectors.withUnsafeBufferPointer { EmbeddingMatrix(rows: 10, dimension: 8, copying: $0.baseAddress!) },
+        outputVectors: first.outputVectors.withUnsafeBufferPointer { EmbeddingMatrix(rows: 10, dimension: 8, copying: $0) },
         epochsTrained: first.epochsTrained)
     let remap = (0..<UInt32(10)).map { $0 }
     let c = counts(of: tokens, vocab: 10)
     try tokens.withUnsafeBufferPointer { tb in
         try remap.withUnsafeBufferPointer { rb in
             let trainer = try Trainer(configuration: config, corpus: TrainingCorpus(
-                tokens: tb, remap: rb, counts: c, keepProbability: [Float](repeating: 1, count: 10)))
+                tokens: Array(tb), remap: Array(rb), counts: c, keepProbability: [Float](repeating: 1, count: 10)))
             _ = try trainer.train(model: resumed, progress: { _ in }, isCancelled: { false })
         }
     }

@@ -14,7 +14,7 @@ import Foundation
 //   → `StageInstance.parameters` holds the `TrainParameters` value; its canonical JSON encoding
 //     (`keyParameters`) is part of the stage key
 //   → `Engine` hands the value to `TrainStage.run(_:parameters:)`
-//   → `TrainStage.configuration(_:cores:)` (`windowSize: parameters.window`) → `Trainer` → the kernels.
+//   → `TrainStage.configuration(_:cores:)` (`window: parameters.window`) → `Trainer` → the kernels.
 
 /// The kind of value a parameter takes, with its constraints (for messages and `--help`).
 public enum ParameterType: Sendable, Equatable {

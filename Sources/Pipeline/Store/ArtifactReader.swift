@@ -4,8 +4,9 @@ import Foundation
 import Glibc
 #endif
 
-/// A read-only, memory-mapped artifact. Arrays inside are handed out as buffer pointers into
-/// the mapping, valid as long as the reader lives.
+/// A read-only, memory-mapped artifact. Arrays inside are handed out as `MappedArray`s, which
+/// keep the mapping alive; raw pointers into it exist only inside `withPayload` and
+/// `MappedArray.withUnsafeBufferPointer`.
 /// `@unchecked Sendable`: the mapping is read-only (PROT_READ) and lives as long as the reader.
 public final class ArtifactReader: @unchecked Sendable {
     public let path: String
@@ -13,8 +14,18 @@ public final class ArtifactReader: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer?
     private let mappedLength: Int
 
-    /// The payload bytes (after the 128-byte header).
-    public var payload: UnsafeRawBufferPointer {
+    /// The payload bytes (after the 128-byte header), valid only inside `body`.
+    public func withPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(payload) }
+    }
+
+    /// The payload's length in bytes.
+    public var payloadCount: Int { Int(header.payloadLength) }
+
+    /// A copy of the payload (for small artifacts such as reports).
+    public func payloadData() -> Data { withPayload { Data($0) } }
+
+    private var payload: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base.map { UnsafeRawPointer($0) + ArtifactHeader.size }, count: Int(header.payloadLength))
     }
 
@@ -81,19 +92,28 @@ public final class ArtifactReader: @unchecked Sendable {
     }
 
     /// A cursor over the payload for decoding sections in order.
-    public func cursor() -> PayloadCursor { PayloadCursor(payload, file: path) }
+    public func cursor() -> PayloadCursor { PayloadCursor(payload, file: path, owner: self) }
 }
 
 /// Reads little-endian values and aligned arrays from a payload, with bounds checks that turn
 /// into `ArtifactError.malformed` instead of crashes.
+///
+/// A cursor from `ArtifactReader.cursor()` keeps the reader alive; one made from bare bytes
+/// (`init(_:file:)`) needs its bytes to outlive every array it hands out.
 public struct PayloadCursor {
-    public let bytes: UnsafeRawBufferPointer
+    private let bytes: UnsafeRawBufferPointer
+    private let owner: AnyObject?
     public private(set) var offset = 0
     let file: String
 
     public init(_ bytes: UnsafeRawBufferPointer, file: String) {
+        self.init(bytes, file: file, owner: nil)
+    }
+
+    init(_ bytes: UnsafeRawBufferPointer, file: String, owner: AnyObject?) {
         self.bytes = bytes
         self.file = file
+        self.owner = owner
     }
 
     public var remaining: Int { bytes.count - offset }
@@ -111,6 +131,20 @@ public struct PayloadCursor {
         return v
     }
 
+    /// A count or size stored as UInt64, refused (not trapped) when it does not fit an `Int`.
+    public mutating func readInt(_ what: String = "value") throws -> Int {
+        let v = try read(UInt64.self, what)
+        guard let i = Int(exactly: v) else { throw ArtifactError.malformed(file: file, detail: "\(what) \(v) is out of range") }
+        return i
+    }
+
+    /// `a × b` for an array's element count, refused when it overflows.
+    public func product(_ a: Int, _ b: Int, _ what: String) throws -> Int {
+        let (p, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw ArtifactError.malformed(file: file, detail: "\(what): \(a) × \(b) is out of range") }
+        return p
+    }
+
     public mutating func readDouble(_ what: String = "value") throws -> Double {
         Double(bitPattern: try read(UInt64.self, what))
     }
@@ -120,22 +154,23 @@ public struct PayloadCursor {
     }
 
     /// An array of `count` values, in place (no copy). The writer aligned it.
-    public mutating func readArray<T: BitwiseCopyable>(_: T.Type, count: Int, _ what: String) throws -> UnsafeBufferPointer<T> {
+    public mutating func readArray<T: BitwiseCopyable>(_: T.Type, count: Int, _ what: String) throws -> MappedArray<T> {
+        guard count >= 0, count <= bytes.count / max(1, MemoryLayout<T>.stride) else {
+            throw ArtifactError.malformed(file: file, detail: "\(what): \(count) values do not fit in the payload")
+        }
         let n = count * MemoryLayout<T>.stride
         try need(n, what)
+        if n == 0 { return MappedArray() }
         let start = bytes.baseAddress! + offset
         guard Int(bitPattern: start) % MemoryLayout<T>.alignment == 0 else {
             throw ArtifactError.malformed(file: file, detail: "\(what) is not aligned")
         }
         offset += n
-        return UnsafeBufferPointer(start: start.assumingMemoryBound(to: T.self), count: count)
+        return MappedArray(UnsafeBufferPointer(start: start.assumingMemoryBound(to: T.self), count: count), owner: owner)
     }
 
-    public mutating func readBytes(count: Int, _ what: String) throws -> UnsafeRawBufferPointer {
-        try need(count, what)
-        let r = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
-        offset += count
-        return r
+    public mutating func readBytes(count: Int, _ what: String) throws -> MappedArray<UInt8> {
+        try readArray(UInt8.self, count: count, what)
     }
 
     public mutating func align(to alignment: Int = 8) {
@@ -146,10 +181,12 @@ public struct PayloadCursor {
     /// Reads a list written by `ArtifactWriter.write(strings:)`.
     public mutating func readStrings(_ what: String) throws -> StringTable {
         align()
-        let count = Int(try read(UInt64.self, "\(what) count"))
+        let count = try readInt("\(what) count")
         guard count >= 0, count < 1 << 40 else { throw ArtifactError.malformed(file: file, detail: "\(what) count \(count)") }
         let offsets = try readArray(UInt64.self, count: count + 1, "\(what) offsets")
-        let total = Int(offsets[count])
+        guard let total = Int(exactly: offsets[count]) else {
+            throw ArtifactError.malformed(file: file, detail: "\(what) byte count \(offsets[count])")
+        }
         let blob = try readBytes(count: total, "\(what) bytes")
         align()
         // Offsets must be monotone within the blob.
@@ -163,17 +200,34 @@ public struct PayloadCursor {
 }
 
 /// Strings stored as one blob plus offsets, read in place.
-/// `@unchecked Sendable`: it points into a read-only mapping kept alive by its reader.
-public struct StringTable: @unchecked Sendable {
-    public let offsets: UnsafeBufferPointer<UInt64>
-    public let blob: UnsafeRawBufferPointer
+public struct StringTable: Sendable {
+    private let offsets: MappedArray<UInt64>
+    private let blob: MappedArray<UInt8>
+    init(offsets: MappedArray<UInt64>, blob: MappedArray<UInt8>) {
+        self.offsets = offsets
+        self.blob = blob
+    }
     public var count: Int { offsets.count - 1 }
 
-    public func bytes(_ i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: blob[Int(offsets[i])..<Int(offsets[i + 1])])
+    /// The UTF-8 bytes of string `i`, valid only inside `body`.
+    public func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try blob.withUnsafeBufferPointer { b in
+            try body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[Int(offsets[i])..<Int(offsets[i + 1])])))
+        }
     }
 
-    public subscript(i: Int) -> String { String(decoding: bytes(i), as: UTF8.self) }
+    public subscript(i: Int) -> String { withBytes(i) { String(decoding: $0, as: UTF8.self) } }
+
+    /// True when string `a` sorts before string `b` by their bytes (shorter first on a tie).
+    public func bytesPrecede(_ a: Int, _ b: Int) -> Bool {
+        withBytes(a) { x in
+            withBytes(b) { y in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : x.count < y.count
+            }
+        }
+    }
 
     public func strings() -> [String] { (0..<count).map { self[$0] } }
 }

@@ -45,8 +45,8 @@ public enum CooccurrenceWeighting: String, Sendable, CaseIterable {
 ///
 /// Row `i` holds the entries `rowStart[i] ..< rowStart[i + 1]` of `columns` and `values`;
 /// `rowStart[0] == 0`, `rowStart[size] == nonZeroCount`, and within a row the columns are strictly
-/// increasing and `< size`. Every `CSRMatrix` handed out has been checked for exactly that, and
-/// for finite values.
+/// increasing and `< size`. The matrices `withCSR` and `withArrays` lend have been checked for
+/// exactly that, and for finite values (positive ones, for `withCSR`).
 public struct CSRMatrix: @unchecked Sendable {
     /// Rows (= columns) of the matrix.
     public let size: Int
@@ -56,6 +56,16 @@ public struct CSRMatrix: @unchecked Sendable {
     public let values: UnsafeBufferPointer<Float>
 
     public var nonZeroCount: Int { columns.count }
+
+    /// Buffers the caller owns and vouches for (the invariants above are not checked; use
+    /// `withArrays` to have them checked); they must outlive every use of the value.
+    public init(size: Int, rowStart: UnsafeBufferPointer<UInt64>, columns: UnsafeBufferPointer<UInt32>,
+                values: UnsafeBufferPointer<Float>) {
+        self.size = size
+        self.rowStart = rowStart
+        self.columns = columns
+        self.values = values
+    }
 
     /// The entries of row `i` (`0 ≤ i < size`) as indices into `columns` / `values`.
     @inline(__always)
@@ -143,9 +153,9 @@ public struct CSRMatrix: @unchecked Sendable {
 /// UInt64 nonZeroCount             (the payload's last 8 bytes)
 /// ```
 /// `totalWeight` is the exact sum of all entries (both triangles), `tokensUsed` the tokens left
-/// after the removals. The buffers are only lent out, through `withCSR`.
-/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
-public struct CooccurrenceMatrix: @unchecked Sendable {
+/// after the removals. Its arrays are read in place from the memory-mapped artifact
+/// (`MappedArray`), and lent out as raw buffers only inside `withCSR`.
+public struct CooccurrenceMatrix: Sendable {
     public static let kind = ArtifactKind.cooccur
     public static let formatVersion: UInt16 = 1
 
@@ -185,9 +195,9 @@ public struct CooccurrenceMatrix: @unchecked Sendable {
     /// The exact sum of all entries.
     public var totalWeight: Double { header.totalWeight }
 
-    let rowStart: UnsafeBufferPointer<UInt64>
-    let columns: UnsafeBufferPointer<UInt32>
-    let values: UnsafeBufferPointer<Float>
+    let rowStart: MappedArray<UInt64>
+    let columns: MappedArray<UInt32>
+    let values: MappedArray<Float>
     let reader: ArtifactReader
 
     static let headerBytes = 48
@@ -197,10 +207,9 @@ public struct CooccurrenceMatrix: @unchecked Sendable {
     public init(_ reader: ArtifactReader) throws {
         self.reader = reader
         let file = reader.path
-        let payload = reader.payload
         var c = reader.cursor()
         // No count can exceed the payload's bytes; this keeps every product below in range.
-        let bytes = payload.count
+        let bytes = reader.payloadCount
         func count(_ v: UInt64, _ what: String) throws -> Int {
             guard v <= UInt64(bytes / 4), v <= UInt64(UInt32.max), let n = Int(exactly: v) else {
                 throw ArtifactError.malformed(file: file, detail: "\(what) \(v)")
@@ -218,7 +227,8 @@ public struct CooccurrenceMatrix: @unchecked Sendable {
         let totalWeight = try c.readDouble("total weight")
         guard totalWeight.isFinite, totalWeight >= 0 else { throw ArtifactError.malformed(file: file, detail: "total weight \(totalWeight)") }
         guard bytes >= Self.headerBytes + 16 else { throw ArtifactError.truncated(file: file, detail: "\(bytes) payload bytes") }
-        let nnz = try count(UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: bytes - 8, as: UInt64.self)), "non-zero count")
+        let nnz = try count(reader.withPayload { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: bytes - 8, as: UInt64.self)) },
+                            "non-zero count")
         let expected = Self.headerBytes + 2 * ((nnz * 4 + 7) / 8 * 8) + (size + 1) * 8 + 8
         guard expected == bytes else {
             throw ArtifactError.malformed(file: file, detail: "\(bytes) payload bytes for \(size) rows and \(nnz) entries (expected \(expected))")
@@ -230,16 +240,26 @@ public struct CooccurrenceMatrix: @unchecked Sendable {
         values = try c.readArray(Float.self, count: nnz, "values")
         c.align()
         rowStart = try c.readArray(UInt64.self, count: size + 1, "row starts")
-        if let problem = CSRMatrix.problem(rowStart: rowStart, columns: columns, values: values, size: size, positiveValues: true) {
-            throw ArtifactError.malformed(file: file, detail: problem)
+        let problem = Self.lend(rowStart, columns, values, size: size) {
+            CSRMatrix.problem(rowStart: $0.rowStart, columns: $0.columns, values: $0.values, size: size, positiveValues: true)
+        }
+        if let problem { throw ArtifactError.malformed(file: file, detail: problem) }
+    }
+
+    private static func lend<R>(_ rowStart: MappedArray<UInt64>, _ columns: MappedArray<UInt32>, _ values: MappedArray<Float>,
+                                size: Int, _ body: (CSRMatrix) throws -> R) rethrows -> R {
+        try rowStart.withUnsafeBufferPointer { rs in
+            try columns.withUnsafeBufferPointer { cs in
+                try values.withUnsafeBufferPointer { vs in
+                    try body(CSRMatrix(size: size, rowStart: rs, columns: cs, values: vs))
+                }
+            }
         }
     }
 
     /// Lends the matrix to `body`. The `CSRMatrix` and its buffers are valid only inside `body`.
     public func withCSR<R>(_ body: (CSRMatrix) throws -> R) rethrows -> R {
-        try withExtendedLifetime(reader) {
-            try body(CSRMatrix(size: size, rowStart: rowStart, columns: columns, values: values))
-        }
+        try Self.lend(rowStart, columns, values, size: size, body)
     }
 
     /// Σ_j X[i][j] for every row i, summed in Float64.

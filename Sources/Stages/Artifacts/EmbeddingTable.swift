@@ -13,8 +13,8 @@ import Pipeline
 /// UInt64 counts[size]
 /// Float32 vectors[size × dimension], row-major, pad to 8
 /// ```
-/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
-public struct EmbeddingTable: @unchecked Sendable {
+/// Its arrays are read in place from the memory-mapped artifact (`MappedArray`).
+public struct EmbeddingTable: Sendable {
     public static let kind = ArtifactKind.embeddings
     public static let formatVersion: UInt16 = 1
 
@@ -22,21 +22,21 @@ public struct EmbeddingTable: @unchecked Sendable {
     public let dimension: Int
     public let provenance: [String: JSONValue]
     public let words: StringTable
-    public let counts: UnsafeBufferPointer<UInt64>
-    public let vectors: UnsafeBufferPointer<Float>
+    public let counts: MappedArray<UInt64>
+    public let vectors: MappedArray<Float>
     let reader: ArtifactReader
 
     public init(_ reader: ArtifactReader) throws {
         self.reader = reader
         var c = reader.cursor()
-        size = Int(try c.read(UInt64.self, "size"))
-        dimension = Int(try c.read(UInt64.self, "dimension"))
+        size = try c.readInt("size")
+        dimension = try c.readInt("dimension")
         let prov = try c.readStrings("provenance")
         if prov.count == 1, case .object(let o)? = try? JSONValue.parse(Data(prov[0].utf8)) { provenance = o } else { provenance = [:] }
         words = try c.readStrings("words")
         guard words.count == size else { throw ArtifactError.malformed(file: reader.path, detail: "\(words.count) words for size \(size)") }
         counts = try c.readArray(UInt64.self, count: size, "counts")
-        vectors = try c.readArray(Float.self, count: size * dimension, "vectors")
+        vectors = try c.readArray(Float.self, count: try c.product(size, dimension, "vectors"), "vectors")
     }
 
     public static func write(to w: ArtifactWriter, words: [String], counts: [UInt64], dimension: Int,

@@ -11,8 +11,8 @@ import Pipeline
 /// Float32 input[vocabularySize × dimension]
 /// Float32 output[vocabularySize × dimension], pad to 8
 /// ```
-/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
-public struct ModelState: @unchecked Sendable {
+/// Its arrays are read in place from the memory-mapped artifact (`MappedArray`).
+public struct ModelState: Sendable {
     public static let kind = ArtifactKind.model
     public static let formatVersion: UInt16 = 1
 
@@ -20,19 +20,23 @@ public struct ModelState: @unchecked Sendable {
     public let dimension: Int
     public let epochsTrained: Int
     public let configurationJSON: String
-    public let inputVectors: UnsafeBufferPointer<Float>
-    public let outputVectors: UnsafeBufferPointer<Float>
+    public let inputVectors: MappedArray<Float>
+    public let outputVectors: MappedArray<Float>
     let reader: ArtifactReader
 
     public init(_ reader: ArtifactReader) throws {
         self.reader = reader
         var c = reader.cursor()
-        vocabularySize = Int(try c.read(UInt64.self, "vocabulary size"))
-        dimension = Int(try c.read(UInt64.self, "dimension"))
-        epochsTrained = Int(try c.read(UInt64.self, "epochs"))
-        configurationJSON = try c.readStrings("configuration")[0]
-        inputVectors = try c.readArray(Float.self, count: vocabularySize * dimension, "input vectors")
-        outputVectors = try c.readArray(Float.self, count: vocabularySize * dimension, "output vectors")
+        vocabularySize = try c.readInt("vocabulary size")
+        dimension = try c.readInt("dimension")
+        epochsTrained = try c.readInt("epochs")
+        let configuration = try c.readStrings("configuration")
+        guard configuration.count == 1 else {
+            throw ArtifactError.malformed(file: reader.path, detail: "\(configuration.count) configuration texts, expected 1")
+        }
+        configurationJSON = configuration[0]
+        inputVectors = try c.readArray(Float.self, count: try c.product(vocabularySize, dimension, "input vectors"), "input vectors")
+        outputVectors = try c.readArray(Float.self, count: try c.product(vocabularySize, dimension, "output vectors"), "output vectors")
     }
 
     public static func write(to w: ArtifactWriter, model: EmbeddingModel, configuration: TrainingConfiguration) throws {

@@ -9,21 +9,21 @@ import Pipeline
 /// UInt64 size, Float64 threshold t, Float64 expectedKept, UInt64 coveredTokens
 /// Float32 keep[size], pad to 8
 /// ```
-/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
-public struct SubsampleTable: @unchecked Sendable {
+/// Its arrays are read in place from the memory-mapped artifact (`MappedArray`).
+public struct SubsampleTable: Sendable {
     public static let kind = ArtifactKind.subsample
     public static let formatVersion: UInt16 = 1
 
     public let threshold: Double
     public let expectedKept: Double
     public let coveredTokens: UInt64
-    public let keepProbability: UnsafeBufferPointer<Float>
+    public let keepProbability: MappedArray<Float>
     let reader: ArtifactReader?
 
     public init(_ reader: ArtifactReader) throws {
         self.reader = reader
         var c = reader.cursor()
-        let size = Int(try c.read(UInt64.self, "size"))
+        let size = try c.readInt("size")
         threshold = try c.readDouble("threshold")
         expectedKept = try c.readDouble("expected kept")
         coveredTokens = try c.read(UInt64.self, "covered tokens")
@@ -31,7 +31,7 @@ public struct SubsampleTable: @unchecked Sendable {
     }
 
     /// min(1, sqrt(t/f) + t/f); 1 everywhere when t is 0 (subsampling off).
-    public static func keepProbabilities(counts: UnsafeBufferPointer<UInt64>, threshold t: Double) -> (keep: [Float], expectedKept: Double) {
+    public static func keepProbabilities<C: Collection<UInt64>>(counts: C, threshold t: Double) -> (keep: [Float], expectedKept: Double) {
         let total = Double(counts.reduce(0, +))
         var keep = [Float](repeating: 1, count: counts.count)
         var expected = 0.0

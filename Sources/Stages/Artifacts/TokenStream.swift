@@ -23,16 +23,16 @@ public enum TokenizationMode: String, Sendable, CaseIterable {
 /// strings: UInt64 n, UInt64 offsets[n+1], bytes, pad to 8
 /// UInt32 ids[tokenCount]
 /// ```
-/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
-public struct TokenStream: @unchecked Sendable {
+/// Its arrays are read in place from the memory-mapped artifact (`MappedArray`).
+public struct TokenStream: Sendable {
     public static let kind = ArtifactKind.tokens
     public static let formatVersion: UInt16 = 1
 
     public let reader: ArtifactReader
     public let mode: TokenizationMode
     public let words: StringTable
-    public let counts: UnsafeBufferPointer<UInt64>
-    public let ids: UnsafeBufferPointer<UInt32>
+    public let counts: MappedArray<UInt64>
+    public let ids: MappedArray<UInt32>
 
     public var tokenCount: Int { ids.count }
     public var wordCount: Int { counts.count }
@@ -40,8 +40,8 @@ public struct TokenStream: @unchecked Sendable {
     public init(_ reader: ArtifactReader) throws {
         self.reader = reader
         var c = reader.cursor()
-        let tokenCount = Int(try c.read(UInt64.self, "token count"))
-        let wordCount = Int(try c.read(UInt64.self, "word count"))
+        let tokenCount = try c.readInt("token count")
+        let wordCount = try c.readInt("word count")
         guard let mode = TokenizationMode(code: try c.read(UInt64.self, "mode")) else {
             throw ArtifactError.malformed(file: reader.path, detail: "unknown tokenization mode")
         }

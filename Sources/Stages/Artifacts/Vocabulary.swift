@@ -12,8 +12,8 @@ import Pipeline
 /// strings: words
 /// UInt32 remap[remapCount], pad to 8
 /// ```
-/// `@unchecked Sendable`: its buffers point into the read-only mapping its `reader` keeps alive.
-public struct Vocabulary: @unchecked Sendable {
+/// Its arrays are read in place from the memory-mapped artifact (`MappedArray`).
+public struct Vocabulary: Sendable {
     public static let kind = ArtifactKind.vocab
     public static let formatVersion: UInt16 = 1
     public static let dropped = UInt32.max
@@ -23,22 +23,22 @@ public struct Vocabulary: @unchecked Sendable {
     public let maxVocabSize: Int?
     public let corpusTokens: UInt64
     public let coveredTokens: UInt64
-    public let counts: UnsafeBufferPointer<UInt64>
+    public let counts: MappedArray<UInt64>
     public let words: StringTable
-    public let remap: UnsafeBufferPointer<UInt32>
+    public let remap: MappedArray<UInt32>
 
     public var size: Int { counts.count }
 
     public init(_ reader: ArtifactReader) throws {
         self.reader = reader
         var c = reader.cursor()
-        let size = Int(try c.read(UInt64.self, "size"))
-        minCount = Int(try c.read(UInt64.self, "min count"))
-        let maxSize = try c.read(UInt64.self, "max size")
-        maxVocabSize = maxSize == 0 ? nil : Int(maxSize)
+        let size = try c.readInt("size")
+        minCount = try c.readInt("min count")
+        let maxSize = try c.readInt("max size")
+        maxVocabSize = maxSize == 0 ? nil : maxSize
         corpusTokens = try c.read(UInt64.self, "corpus tokens")
         coveredTokens = try c.read(UInt64.self, "covered tokens")
-        let remapCount = Int(try c.read(UInt64.self, "remap count"))
+        let remapCount = try c.readInt("remap count")
         counts = try c.readArray(UInt64.self, count: size, "counts")
         words = try c.readStrings("words")
         guard words.count == size else {

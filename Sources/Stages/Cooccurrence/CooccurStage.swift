@@ -52,13 +52,18 @@ public enum CooccurStage: Stage {
             seed: UInt64(p.seed), scratchDirectory: context.scratchDirectory)
         context.note("\(Format.grouped(tokens.tokenCount)) tokens, \(Format.grouped(vocab.size)) words, window \(p.window) (\(p.weighting.rawValue))\(subsample == nil ? "" : ", subsampled"), \(threads) thread(s), budget \(p.memoryMB) MiB")
         let writer = try context.output("cooccur", formatVersion: CooccurrenceMatrix.formatVersion)
-        let counter = CooccurrenceCounter(tokens: tokens.ids, remap: vocab.remap, vocabularySize: vocab.size,
-                                          keepProbability: subsample?.keepProbability, configuration: configuration)
         let cancellation = context.cancellation
-        let stats = try withExtendedLifetime((tokens, vocab, subsample)) {
-            try counter.run(writer: writer, progress: { context.progress.update(fraction: $0, detail: $1) },
-                            isCancelled: { cancellation.isCancelled })
+        func count(_ keep: UnsafeBufferPointer<Float>?) throws -> CooccurrenceCounter.Statistics {
+            try tokens.ids.withUnsafeBufferPointer { ids in
+                try vocab.remap.withUnsafeBufferPointer { remap in
+                    try CooccurrenceCounter(tokens: ids, remap: remap, vocabularySize: vocab.size, keepProbability: keep,
+                                            configuration: configuration)
+                        .run(writer: writer, progress: { context.progress.update(fraction: $0, detail: $1) },
+                             isCancelled: { cancellation.isCancelled })
+                }
+            }
         }
+        let stats = try subsample.map { try $0.keepProbability.withUnsafeBufferPointer { try count($0) } } ?? count(nil)
         let h = stats.header
         return StageOutcome(
             summary: "\(Format.compact(Double(h.nonZeroCount))) non-zeros over \(Format.grouped(h.size)) words, total weight \(Format.compact(h.totalWeight)), \(Format.compact(Double(h.tokensUsed))) tokens used, window \(h.window) \(h.weighting.rawValue), \(Format.seconds(stats.seconds))",

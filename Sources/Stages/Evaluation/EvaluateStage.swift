@@ -57,6 +57,6 @@ public enum EvaluateStage: Stage {
     }
 
     public static func readReport(_ reader: ArtifactReader) throws -> EvaluationReport {
-        try JSONDecoder().decode(EvaluationReport.self, from: Data(reader.payload))
+        try JSONDecoder().decode(EvaluationReport.self, from: reader.payloadData())
     }
 }

@@ -5,15 +5,17 @@ import Glibc
 #endif
 
 /// export: embeddings → word2vec binary or text (as word2vec.c writes them, loadable by
-/// gensim's `KeyedVectors.load_word2vec_format`), or TSV for the TensorFlow Embedding Projector.
+/// gensim's `KeyedVectors.load_word2vec_format`), GloVe text (no header, as Stanford GloVe writes
+/// it; gensim: `no_header=True`), or TSV for the TensorFlow Embedding Projector.
 /// The files are kept in the store as an `export` artifact and copied to `path`.
 public enum ExportStage: PublishingStage {
     public static let typeName = "export"
-    public static let summary = "Write the vectors as word2vec binary/text (gensim, fastText-era tools) or Embedding Projector TSV"
+    public static let summary = "Write the vectors as word2vec binary/text (gensim, fastText-era tools), GloVe text, or Embedding Projector TSV"
     public static let implementationVersion = 1
     public enum FileFormat: String, CaseIterable, Sendable {
         case word2vecBinary = "word2vec-binary"
         case word2vecText = "word2vec-text"
+        case gloveText = "glove-text"
         case tsv
     }
     public struct Parameters: StageParameters {
@@ -23,7 +25,7 @@ public enum ExportStage: PublishingStage {
         public var limit: Int? = nil
         public init() {}
         public static let fields: [ParameterField<Self>] = [
-            .choice("format", \.format, help: "word2vec-binary, word2vec-text, or tsv (vectors.tsv + metadata.tsv)"),
+            .choice("format", \.format, help: "word2vec-binary, word2vec-text, glove-text (no header line), or tsv (vectors.tsv + metadata.tsv)"),
             .destination("path", \.path, help: "destination, relative to the experiment file: a file for word2vec formats, a directory for tsv"),
             .bool("normalize", \.normalize, help: "write unit-length vectors"),
             .integer("limit", \.limit, in: 1...Int64.max, help: "only the N most frequent words (null: all)"),
@@ -48,10 +50,14 @@ public enum ExportStage: PublishingStage {
             let v = scratch.appendingPathComponent("vectors.tsv"), m = scratch.appendingPathComponent("metadata.tsv")
             try ProjectorTSV.write(vectors, vectorsPath: v.path, metadataPath: m.path, normalize: normalize, limit: limit)
             files = [("vectors.tsv", v), ("metadata.tsv", m)]
-        default:
+        case .word2vecBinary, .word2vecText:
             let binary = format == .word2vecBinary
             let f = scratch.appendingPathComponent(binary ? "vectors.bin" : "vectors.txt")
             try Word2VecFormat.write(vectors, to: f.path, binary: binary, normalize: normalize, limit: limit)
+            files = [(f.lastPathComponent, f)]
+        case .gloveText:
+            let f = scratch.appendingPathComponent("vectors.glove.txt")
+            try Word2VecFormat.writeGloVe(vectors, to: f.path, normalize: normalize, limit: limit)
             files = [(f.lastPathComponent, f)]
         }
         let out = try context.output("files", formatVersion: exportFormatVersion)
@@ -71,13 +77,16 @@ public enum ExportStage: PublishingStage {
     }
 
     /// The files inside an export artifact.
-    public static func files(_ reader: ArtifactReader) throws -> [(name: String, bytes: UnsafeRawBufferPointer)] {
+    public static func files(_ reader: ArtifactReader) throws -> [(name: String, bytes: MappedArray<UInt8>)] {
         var c = reader.cursor()
-        let n = Int(try c.read(UInt64.self, "file count"))
-        var out: [(String, UnsafeRawBufferPointer)] = []
+        let n = try c.read(UInt64.self, "file count")
+        var out: [(String, MappedArray<UInt8>)] = []
         for _ in 0..<n {
             let name = try c.readStrings("file name")
-            let length = Int(try c.read(UInt64.self, "file length"))
+            guard name.count == 1 else { throw ArtifactError.malformed(file: reader.path, detail: "export file name list of \(name.count)") }
+            guard let length = Int(exactly: try c.read(UInt64.self, "file length")) else {
+                throw ArtifactError.malformed(file: reader.path, detail: "export file length")
+            }
             out.append((name[0], try c.readBytes(count: length, "file bytes")))
             c.align()
         }
@@ -104,11 +113,11 @@ public enum ExportStage: PublishingStage {
             let target = target(name, parameters: parameters, experimentFile: experimentFile)
             // Already there with the same bytes: nothing to do.
             if let existing = try? Data(contentsOf: target, options: .alwaysMapped), existing.count == bytes.count,
-               existing.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
+               existing.withUnsafeBytes({ e in bytes.withUnsafeBufferPointer { b in b.isEmpty || memcmp(e.baseAddress!, b.baseAddress!, b.count) == 0 } }) {
                 continue
             }
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try ArtifactStore.writeAtomically(bytes, to: target.path)
+            try bytes.withUnsafeBufferPointer { try ArtifactStore.writeAtomically(UnsafeRawBufferPointer($0), to: target.path) }
             written.append(target.relativePathForDisplay)
         }
         return written

@@ -24,18 +24,19 @@ public enum TokenizeStage: Stage {
         let threads = parameters.threads == 0 ? context.availableCores : parameters.threads
         let start = Date()
         let tokenizer = Tokenizer(mode: mode)
-        let result = try tokenizer.tokenize(text.payload, threads: threads,
-                                            progress: { context.progress.update(fraction: $0) },
-                                            isCancelled: { context.isCancelled })
+        let result = try text.withPayload {
+            try tokenizer.tokenize($0, threads: threads, progress: { context.progress.update(fraction: $0) },
+                                   isCancelled: { context.isCancelled })
+        }
         defer { result.deallocate() }
         let tokenSeconds = Date().timeIntervalSince(start)
         guard result.tokenCount > 0 else {
-            throw TokenizeError.noTokens(bytes: text.payload.count, mode: mode, droppedLong: result.droppedLongTokenCount)
+            throw TokenizeError.noTokens(bytes: text.payloadCount, mode: mode, droppedLong: result.droppedLongTokenCount)
         }
         let out = try context.output("tokens", formatVersion: TokenStream.formatVersion)
         try TokenStream.write(to: out, mode: mode, words: result.words, counts: result.counts, idChunks: result.idChunks)
         let dropped = result.droppedLongTokenCount
-        let rate = Double(text.payload.count) / max(tokenSeconds, 1e-9) / 1e6
+        let rate = Double(text.payloadCount) / max(tokenSeconds, 1e-9) / 1e6
         return StageOutcome(
             summary: "\(Format.grouped(result.tokenCount)) tokens, \(Format.grouped(result.words.count)) distinct words (\(mode.rawValue), \(String(format: "%.0f", rate)) MB/s)"
                 + (dropped > 0 ? "; dropped \(Format.grouped(dropped)) token(s) longer than \(Format.grouped(Tokenizer.maxTokenBytes)) bytes" : ""),

@@ -16,8 +16,8 @@ import Glibc
 public final class EmbeddingMatrix: @unchecked Sendable {
     public let rows: Int
     public let dimension: Int
-    /// Start of the `rows × dimension` floats. Valid for the lifetime of the matrix.
-    public let pointer: UnsafeMutablePointer<Float>
+    /// Start of the `rows × dimension` floats. Never handed out except inside a `with…` call.
+    private let pointer: UnsafeMutablePointer<Float>
 
     public var count: Int { rows * dimension }
 
@@ -56,18 +56,16 @@ public final class EmbeddingMatrix: @unchecked Sendable {
     public static let hugePageThreshold = 4 << 20
 
     /// A copy of `rows × dimension` floats starting at `source` (e.g. to resume training).
-    public convenience init(rows: Int, dimension: Int, copying source: UnsafePointer<Float>) {
+    /// `source` must hold exactly `rows × dimension` floats.
+    public convenience init<C: Collection<Float>>(rows: Int, dimension: Int, copying source: C) {
+        precondition(source.count == rows * dimension, "EmbeddingMatrix: \(source.count) values for \(rows)×\(dimension)")
         self.init(rows: rows, dimension: dimension)
-        pointer.update(from: source, count: rows * dimension)
+        _ = UnsafeMutableBufferPointer(start: pointer, count: rows * dimension).initialize(from: source)
     }
 
     /// A copy of `values`, which must hold exactly `rows × dimension` floats.
     public convenience init(rows: Int, dimension: Int, values: [Float]) {
-        precondition(values.count == rows * dimension, "EmbeddingMatrix: \(values.count) values for \(rows)×\(dimension)")
-        self.init(rows: rows, dimension: dimension)
-        values.withUnsafeBufferPointer { buf in
-            if let base = buf.baseAddress { pointer.update(from: base, count: buf.count) }
-        }
+        self.init(rows: rows, dimension: dimension, copying: values)
     }
 
     deinit {
@@ -76,7 +74,7 @@ public final class EmbeddingMatrix: @unchecked Sendable {
 
     /// Pointer to the first float of row `i`.
     @inline(__always)
-    public func row(_ i: Int) -> UnsafeMutablePointer<Float> {
+    private func row(_ i: Int) -> UnsafeMutablePointer<Float> {
         pointer + i * dimension
     }
 
@@ -98,12 +96,21 @@ public final class EmbeddingMatrix: @unchecked Sendable {
         VectorMath.axpy(a, x, row(i), dimension)
     }
 
+    /// The floats, row-major, valid only inside `body`.
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
-        try body(UnsafeBufferPointer(start: pointer, count: count))
+        try withExtendedLifetime(self) { try body(UnsafeBufferPointer(start: pointer, count: count)) }
     }
 
+    /// The floats, row-major, writable, valid only inside `body`.
     public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        try body(UnsafeMutableBufferPointer(start: pointer, count: count))
+        try withExtendedLifetime(self) { try body(UnsafeMutableBufferPointer(start: pointer, count: count)) }
+    }
+
+    /// The first float (row `i` starts `i × dimension` floats later), valid only inside `body`;
+    /// for the training kernels.
+    @inline(__always)
+    public func withUnsafeMutablePointer<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(pointer) }
     }
 
     /// A copy of all values, row-major.

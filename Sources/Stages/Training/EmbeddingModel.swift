@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// The two tables of a word2vec model: input vectors (word2vec.c's syn0, the embeddings) and output
 /// vectors (syn1neg).
@@ -25,9 +26,8 @@ public final class EmbeddingModel {
         let input = EmbeddingMatrix(rows: vocabularySize, dimension: dimension)
         var rng = Word2VecRandom(seed: seed, worker: -1)
         let scale = 2 * initRange / Float(dimension)
-        let p = input.pointer
-        for i in 0..<(vocabularySize * dimension) {
-            p[i] = (rng.unitFloat() - 0.5) * scale
+        input.withUnsafeMutableBufferPointer { p in
+            for i in p.indices { p[i] = (rng.unitFloat() - 0.5) * scale }
         }
         self.init(inputVectors: input, outputVectors: EmbeddingMatrix(rows: vocabularySize, dimension: dimension))
     }
@@ -35,14 +35,14 @@ public final class EmbeddingModel {
 
 /// The token stream and vocabulary statistics a `Trainer` learns from.
 ///
-/// The buffers are borrowed, not copied: they must stay valid and unchanged while a `Trainer`
-/// built from this corpus is in use.
-public struct TrainingCorpus {
+/// The token and remap arrays are read in place (from the memory-mapped artifacts, or from a
+/// copy of arrays made with `init(tokens:remap:counts:keepProbability:)` on `[UInt32]`).
+public struct TrainingCorpus: Sendable {
     /// Token ids into the tokenizer's word table, in corpus order.
-    public var tokens: UnsafeBufferPointer<UInt32>
+    public var tokens: MappedArray<UInt32>
     /// `remap[tokenId]` = vocabulary id, or `UInt32.max` for a word not in the vocabulary (dropped
     /// before windowing, as word2vec.c does).
-    public var remap: UnsafeBufferPointer<UInt32>
+    public var remap: MappedArray<UInt32>
     /// Occurrence count per vocabulary id (sorted descending by convention).
     public var counts: [UInt64]
     /// Probability of keeping one occurrence of each vocabulary id (subsampling; 1 = always keep).
@@ -50,11 +50,16 @@ public struct TrainingCorpus {
 
     public var vocabularySize: Int { counts.count }
 
-    public init(tokens: UnsafeBufferPointer<UInt32>, remap: UnsafeBufferPointer<UInt32>,
+    public init(tokens: MappedArray<UInt32>, remap: MappedArray<UInt32>,
                 counts: [UInt64], keepProbability: [Float]) {
         self.tokens = tokens
         self.remap = remap
         self.counts = counts
         self.keepProbability = keepProbability
+    }
+
+    /// A corpus from arrays in memory (copied once).
+    public init(tokens: [UInt32], remap: [UInt32], counts: [UInt64], keepProbability: [Float]) {
+        self.init(tokens: MappedArray(tokens), remap: MappedArray(remap), counts: counts, keepProbability: keepProbability)
     }
 }

@@ -199,8 +199,12 @@ extension Kernels {
         defer { scratch.deallocate() }
         return sigmoid.withView { s in
             t.withUnsafeBufferPointer { tb in
-                sgnsPair(input: input.pointer, output: output.pointer, dimension: input.dimension, inputRow: inputRow,
-                         targets: tb.baseAddress!, targetCount: tb.count, alpha: alpha, neu1e: scratch, sigmoid: s)
+                input.withUnsafeMutablePointer { inPtr in
+                    output.withUnsafeMutablePointer { outPtr in
+                        sgnsPair(input: inPtr, output: outPtr, dimension: input.dimension, inputRow: inputRow,
+                                 targets: tb.baseAddress!, targetCount: tb.count, alpha: alpha, neu1e: scratch, sigmoid: s)
+                    }
+                }
             }
         }
     }
@@ -218,10 +222,14 @@ extension Kernels {
         return sigmoid.withView { s in
             t.withUnsafeBufferPointer { tb in
                 c.withUnsafeBufferPointer { cb in
-                    cbow(input: input.pointer, output: output.pointer, dimension: dim,
-                         contextRows: cb.baseAddress!, contextCount: cb.count,
-                         targets: tb.baseAddress!, targetCount: tb.count, alpha: alpha, mean: mean,
-                         hidden: scratch, neu1e: scratch + dim, sigmoid: s)
+                    input.withUnsafeMutablePointer { inPtr in
+                        output.withUnsafeMutablePointer { outPtr in
+                            cbow(input: inPtr, output: outPtr, dimension: dim,
+                                 contextRows: cb.baseAddress!, contextCount: cb.count,
+                                 targets: tb.baseAddress!, targetCount: tb.count, alpha: alpha, mean: mean,
+                                 hidden: scratch, neu1e: scratch + dim, sigmoid: s)
+                        }
+                    }
                 }
             }
         }
@@ -240,10 +248,14 @@ extension Kernels {
         return sigmoid.withView { s in
             t.withUnsafeBufferPointer { tb in
                 c.withUnsafeBufferPointer { cb in
-                    sgnsBatch(input: input.pointer, output: output.pointer, dimension: dim,
-                              contextRows: cb.baseAddress!, contextCount: cb.count,
-                              targets: tb.baseAddress!, targetCount: tb.count, alpha: alpha,
-                              scores: scores, outGrad: outGrad, sigmoid: s)
+                    input.withUnsafeMutablePointer { inPtr in
+                        output.withUnsafeMutablePointer { outPtr in
+                            sgnsBatch(input: inPtr, output: outPtr, dimension: dim,
+                                      contextRows: cb.baseAddress!, contextCount: cb.count,
+                                      targets: tb.baseAddress!, targetCount: tb.count, alpha: alpha,
+                                      scores: scores, outGrad: outGrad, sigmoid: s)
+                        }
+                    }
                 }
             }
         }

@@ -50,10 +50,10 @@ public struct Word2VecRandom: Sendable, Equatable {
 }
 
 /// Window shrinking as word2vec.c does it: the effective radius of each centre word is uniform in
-/// 1...windowSize.
+/// 1...window.
 @inline(__always)
-public func drawWindowRadius(_ windowSize: Int, _ rng: inout Word2VecRandom) -> Int {
-    1 &+ rng.uniform(below: windowSize)
+public func drawWindowRadius(_ window: Int, _ rng: inout Word2VecRandom) -> Int {
+    1 &+ rng.uniform(below: window)
 }
 
 /// word2vec.c-style subsampling decision for one occurrence: keep with probability `keepProbability`.

@@ -56,7 +56,7 @@ public enum TrainStage: Stage {
 
     public static func configuration(_ p: Parameters, cores: Int) -> TrainingConfiguration {
         TrainingConfiguration(
-            model: p.model, dimension: p.dim, windowSize: p.window, negativeSamples: p.negatives,
+            model: p.model, dimension: p.dim, window: p.window, negativeSamples: p.negatives,
             nsExponent: p.nsExponent, epochs: p.epochs, learningRate: p.learningRate.map { Float($0) },
             minLearningRateFraction: Float(p.minLearningRateFraction), threads: p.threads == 0 ? cores : p.threads,
             seed: UInt64(p.seed), cbowMean: p.cbowMean, batchedNegatives: p.batchedNegatives,
@@ -93,8 +93,8 @@ public enum TrainStage: Stage {
             guard previous.vocabularySize == vocab.size, previous.dimension == config.dimension else {
                 throw TrainStageError.mismatchedInputs("the model is \(previous.vocabularySize) words × \(previous.dimension) dims but the vocabulary has \(vocab.size) words; continue training with the vocabulary it was trained on")
             }
-            model = EmbeddingModel(inputVectors: EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.inputVectors.baseAddress!),
-                                   outputVectors: EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.outputVectors.baseAddress!),
+            model = EmbeddingModel(inputVectors: EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.inputVectors),
+                                   outputVectors: EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.outputVectors),
                                    epochsTrained: previous.epochsTrained)
         } else {
             model = Trainer.makeModel(vocabularySize: vocab.size, configuration: config)
@@ -109,7 +109,7 @@ public enum TrainStage: Stage {
         try ModelState.write(to: modelOut, model: model, configuration: config)
         let provenance: [String: JSONValue] = [
             "model": .string(config.model.rawValue), "dim": .integer(Int64(config.dimension)),
-            "window": .integer(Int64(config.windowSize)), "negatives": .integer(Int64(config.negativeSamples)),
+            "window": .integer(Int64(config.window)), "negatives": .integer(Int64(config.negativeSamples)),
             "epochs": .integer(Int64(model.epochsTrained)), "min_count": .integer(Int64(vocab.minCount)),
             "t": .number(subsample.threshold), "learning_rate": .number(Double("\(config.learningRate)") ?? Double(config.learningRate)),
         ]

@@ -111,14 +111,14 @@ public struct Trainer {
 
 /// State shared by the workers of one `train` call.
 ///
-/// `@unchecked Sendable` because it holds borrowed raw pointers to the corpus. Those pointers and
-/// all `let` tables are only read during training; every `var` is accessed under `lock` only. The
-/// embedding tables themselves are `EmbeddingMatrix` (see there for the deliberate Hogwild race).
+/// `@unchecked Sendable` because its counters are `var`s guarded by `lock` (every access takes
+/// it); all `let` tables are only read during training. The embedding tables themselves are
+/// `EmbeddingMatrix` (see there for the deliberate Hogwild race).
 final class TrainingJob: @unchecked Sendable {
     let config: TrainingConfiguration
-    let tokens: UnsafePointer<UInt32>?
+    let tokens: MappedArray<UInt32>
     let tokenCount: Int
-    let remap: UnsafePointer<UInt32>?
+    let remap: MappedArray<UInt32>
     let keepProbability: [Float]
     let alias: AliasTable
     let sigmoid: SigmoidTable
@@ -149,9 +149,9 @@ final class TrainingJob: @unchecked Sendable {
     init(configuration: TrainingConfiguration, corpus: TrainingCorpus, alias: AliasTable, sigmoid: SigmoidTable,
          model: EmbeddingModel, isCancelled: @escaping @Sendable () -> Bool) {
         config = configuration
-        tokens = corpus.tokens.baseAddress
+        tokens = corpus.tokens
         tokenCount = corpus.tokens.count
-        remap = corpus.remap.baseAddress
+        remap = corpus.remap
         keepProbability = corpus.keepProbability
         self.alias = alias
         self.sigmoid = sigmoid
@@ -226,7 +226,7 @@ final class TrainingJob: @unchecked Sendable {
         let begin = tokenCount * worker / threads
         let end = tokenCount * (worker + 1) / threads
         let dim = cfg.dimension
-        let window = cfg.windowSize
+        let window = cfg.window
         let negatives = cfg.negativeSamples
         let isCBOW = cfg.model == .cbow
         let batched = cfg.batchedNegatives && !isCBOW
@@ -257,18 +257,21 @@ final class TrainingJob: @unchecked Sendable {
         let scratch = carve(3, Float.self)
         let scores = carve(4, Float.self)
         let outGrad = carve(5, Float.self)
-        guard let tokens = tokens, let remap = remap, begin < end else {
+        guard begin < end else {
             _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
             return
         }
-        let inPtr = input.pointer
-        let outPtr = output.pointer
         var alpha = snapshot().alpha
 
+        tokens.withUnsafeBufferPointer { tokenBuf in
+        remap.withUnsafeBufferPointer { remapBuf in
+        input.withUnsafeMutablePointer { inPtr in
+        output.withUnsafeMutablePointer { outPtr in
         keepProbability.withUnsafeBufferPointer { keepBuf in
             alias.withSampler { sampler in
                 sigmoid.withView { sig in
                     let keep = keepBuf.baseAddress!
+                    let tokens = tokenBuf.baseAddress!, remap = remapBuf.baseAddress!
                     /// Fills targets[1...] with K draws from the noise distribution, skipping (not
                     /// redrawing) any equal to the positive target, as word2vec.c; returns the count.
                     @inline(__always)
@@ -347,6 +350,10 @@ final class TrainingJob: @unchecked Sendable {
                     }
                 }
             }
+        }
+        }
+        }
+        }
         }
     }
 }

@@ -13,8 +13,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var model: ModelKind
     /// Embedding dimension.
     public var dimension: Int
-    /// Maximum window radius; the effective radius is drawn uniformly in 1...windowSize per centre word.
-    public var windowSize: Int
+    /// Maximum window radius (the `window` parameter); the effective radius is drawn uniformly in
+    /// 1...window per centre word. Stored as `windowSize` in model artifacts (format 1).
+    public var window: Int
     /// Number of negative samples per positive target (K).
     public var negativeSamples: Int
     /// Exponent applied to counts for the negative-sampling distribution.
@@ -34,9 +35,16 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Optional so that configurations saved in models before it existed still decode (nil = 0.5).
     public var initRange: Float?
 
+    /// The JSON names kept in model artifacts: format 1 spells the window `windowSize`, and
+    /// changing it would change the bytes of every stored model.
+    enum CodingKeys: String, CodingKey {
+        case model, dimension, window = "windowSize", negativeSamples, nsExponent, epochs, learningRate
+        case minLearningRateFraction, threads, seed, cbowMean, batchedNegatives, initRange
+    }
+
     public init(model: ModelKind = .sgns,
                 dimension: Int = 100,
-                windowSize: Int = 5,
+                window: Int = 5,
                 negativeSamples: Int = 5,
                 nsExponent: Double = 0.75,
                 epochs: Int = 1,
@@ -49,7 +57,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
                 initRange: Float = 0.5) {
         self.model = model
         self.dimension = dimension
-        self.windowSize = windowSize
+        self.window = window
         self.negativeSamples = negativeSamples
         self.nsExponent = nsExponent
         self.epochs = epochs
@@ -74,7 +82,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public func validate() throws {
         func fail(_ s: String) throws -> Never { throw TrainingError.invalidConfiguration(s) }
         if dimension < 1 { try fail("dimension must be ≥ 1 (got \(dimension))") }
-        if windowSize < 1 { try fail("windowSize must be ≥ 1 (got \(windowSize))") }
+        if window < 1 { try fail("window must be ≥ 1 (got \(window))") }
         if negativeSamples < 1 { try fail("negativeSamples must be ≥ 1 (got \(negativeSamples))") }
         if negativeSamples > 1000 { try fail("negativeSamples must be ≤ 1000 (got \(negativeSamples))") }
         if !nsExponent.isFinite { try fail("nsExponent must be finite") }

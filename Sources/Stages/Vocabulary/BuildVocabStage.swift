@@ -52,10 +52,7 @@ public enum BuildVocabStage: Stage {
         let words = tokens.words
         kept.sort { a, b in
             if counts[a] != counts[b] { return counts[a] > counts[b] }
-            let x = words.bytes(a), y = words.bytes(b)
-            let n = min(x.count, y.count)
-            let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
-            return c != 0 ? c < 0 : x.count < y.count
+            return words.bytesPrecede(a, b)
         }
         if let maxSize, kept.count > maxSize { kept.removeSubrange(maxSize...) }
         var remap = [UInt32](repeating: Vocabulary.dropped, count: tokens.wordCount)

@@ -14,6 +14,8 @@ struct ComparisonRow {
     var lossCurve: [(x: Double, y: Double)]
     var sections: [(name: String, accuracy: Double)]
     var complete: Bool
+    /// The stage that made the evaluated embeddings, when an experiment compares several.
+    var producer: String? = nil
 }
 
 struct Metric {
@@ -35,24 +37,60 @@ enum Comparison {
         Metric(key: "final_loss", title: "loss", higherIsBetter: false, percent: false),
     ]
 
-    /// Rows for each experiment file: one per trial for sweeps, else one.
+    /// Rows for each experiment file: one per trial for sweeps, else one — and, when an
+    /// experiment evaluates several embeddings (e.g. SGNS, CBOW, GloVe and PPMI-SVD on the same
+    /// tokens), one per evaluated embedding, named after the stage that produced it.
     static func collect(_ experiments: [Experiment], store: ArtifactStore) -> [ComparisonRow] {
         var rows: [ComparisonRow] = []
         for e in experiments {
             let units = e.trials.isEmpty ? [(e.name, e)] : e.trials.map { ($0.label.isEmpty ? $0.name : $0.label, $0.experiment) }
-            for (name, unit) in units { rows.append(row(name: name, unit, store: store)) }
+            for (name, unit) in units {
+                let evaluations = unit.stages.filter { $0.type.typeName == EvaluateStage.typeName }
+                if evaluations.count <= 1 {
+                    rows.append(row(name: name, unit, stages: unit.stages, store: store))
+                    continue
+                }
+                for evaluation in evaluations {
+                    let chain = upstream(of: evaluation, in: unit)
+                    let producer = evaluation.inputs[Slots.embeddings.name].flatMap { unit.stage($0.stage) }
+                    let label = producer?.id ?? evaluation.id
+                    var r = row(name: e.trials.isEmpty ? label : "\(name) · \(label)", unit, stages: chain, store: store)
+                    if let producer {
+                        let method = producer.type.typeName == TrainStage.typeName
+                            ? (producer.parameters.effectiveValues["model"].map { $0.canonicalText.replacingOccurrences(of: "\"", with: "") } ?? "train")
+                            : producer.type.typeName
+                        r.settings["method"] = method
+                        r.settingOrder.insert("method", at: 0)
+                        r.producer = producer.id
+                    }
+                    rows.append(r)
+                }
+            }
         }
         return rows
     }
 
-    static func row(name: String, _ e: Experiment, store: ArtifactStore) -> ComparisonRow {
+    /// `stage` and every stage it reads from, directly or not, in the experiment's order.
+    static func upstream(of stage: StageInstance, in e: Experiment) -> [StageInstance] {
+        var wanted: Set<String> = [stage.id]
+        var frontier = [stage]
+        while let s = frontier.popLast() {
+            for ref in s.inputs.values where !wanted.contains(ref.stage) {
+                wanted.insert(ref.stage)
+                if let up = e.stage(ref.stage) { frontier.append(up) }
+            }
+        }
+        return e.stages.filter { wanted.contains($0.id) }
+    }
+
+    static func row(name: String, _ e: Experiment, stages: [StageInstance], store: ArtifactStore) -> ComparisonRow {
         var settings: [String: String] = [:]
         var order: [String] = []
         var metrics: [String: Double] = [:]
         var curve: [(Double, Double)] = []
         var sections: [(String, Double)] = []
         var complete = true
-        for stage in e.stages {
+        for stage in stages {
             let values = stage.parameters.effectiveValues
             let declared = stage.type.parameters.map(\.name)
             let names = declared.filter { values[$0] != nil } + values.keys.filter { !declared.contains($0) }.sorted()
@@ -62,7 +100,10 @@ enum Comparison {
                 settings[key] = value.canonicalText.replacingOccurrences(of: "\"", with: "")
                 order.append(key)
             }
-            guard [TrainStage.typeName, EvaluateStage.typeName].contains(stage.type.typeName) else { continue }
+            // Figures come from the stages that make or score embeddings.
+            let scored = stage.type.typeName == EvaluateStage.typeName
+                || stage.type.outputs.contains { $0.kind == ArtifactKind.embeddings }
+            guard scored else { continue }
             guard let ref = store.ref(experiment: e.name, stage: stage.id), let record = store.runRecord(key: ref.key) else {
                 complete = false; continue
             }
@@ -81,9 +122,12 @@ enum Comparison {
     }
 
     /// Settings that differ between rows, in the order the stages declare them.
+    /// When rows are methods of one experiment, only the settings every method has (plus
+    /// `method`): a GloVe row has no `negatives`, a PPMI row no `x_max`.
     static func varyingSettings(_ rows: [ComparisonRow]) -> [String] {
         var keys: [String] = []
         for r in rows { for k in r.settingOrder where !keys.contains(k) { keys.append(k) } }
+        if rows.contains(where: { $0.producer != nil }) { keys = keys.filter { k in rows.allSatisfy { $0.settings[k] != nil } } }
         return keys.filter { k in Set(rows.map { $0.settings[k] ?? "—" }).count > 1 }
     }
 

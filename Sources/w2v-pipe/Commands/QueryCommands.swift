@@ -75,6 +75,7 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
         Examples:
           w2v-pipe evaluate --vectors gensim-vectors.bin
+          w2v-pipe evaluate --vectors glove.6B.100d.txt
           w2v-pipe evaluate -e experiments/baseline.json --markdown
         """
     )

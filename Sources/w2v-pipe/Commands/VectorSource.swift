@@ -14,21 +14,30 @@ struct VectorSource: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("With --experiment holding a sweep: the trial (0-based).", valueName: "N"))
     var trial: Int?
 
-    @Option(name: .long, help: ArgumentHelp("A word2vec binary or text file (word2vec.c, gensim, fastText .vec) instead of an experiment.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("A word2vec binary or text file (word2vec.c, gensim, fastText .vec) or a GloVe text file instead of an experiment.", valueName: "file"))
     var vectors: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --vectors: the file's layout, \(VectorFileFormat.allCases.map(\.rawValue).joined(separator: ", ")) (auto tells them apart; a GloVe file of dimension 1 needs glove-text).", valueName: "format"))
+    var vectorsFormat = VectorFileFormat.auto.rawValue
 
     @OptionGroup var storeOptions: StoreOptions
 
     func validate() throws {
         if (experiment == nil) == (vectors == nil) {
-            throw ValidationError("give either --experiment EXP (vectors from a run) or --vectors FILE (a word2vec file)")
+            throw ValidationError("give either --experiment EXP (vectors from a run) or --vectors FILE (a word2vec or GloVe file)")
+        }
+        guard VectorFileFormat(rawValue: vectorsFormat) != nil else {
+            throw ValidationError("unknown --vectors-format \(vectorsFormat); use one of \(VectorFileFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if vectors == nil && vectorsFormat != VectorFileFormat.auto.rawValue {
+            throw ValidationError("--vectors-format describes a --vectors FILE; an experiment's vectors need none")
         }
     }
 
     /// The vectors and a description of where they came from.
     func load() throws -> (WordVectors, String, [String: JSONValue]) {
         if let vectors {
-            return (try Word2VecFormat.read(vectors), vectors, [:])
+            return (try Word2VecFormat.read(vectors, format: VectorFileFormat(rawValue: vectorsFormat) ?? .auto), vectors, [:])
         }
         var exp = try loadExperiment(experiment!)
         let store = try storeOptions.openStore()

@@ -1,0 +1,85 @@
+import Foundation
+import Pipeline
+
+/// How similar two embedding spaces are (not only how good), and how close skip-gram comes to
+/// the matrix it implicitly factorises.
+public enum SpaceComparison {
+    /// The mean share of common words in the top-`k` neighbour lists (cosine) of the `queries`
+    /// most frequent words, over the vocabulary both spaces have (in `a`'s order, which for our
+    /// embeddings is most frequent first). 1 = the same neighbours, 0 = none in common.
+    public static func neighbourOverlap(_ a: WordVectors, _ b: WordVectors, queries: Int = 1000, k: Int = 10,
+                                        threads: Int = 1) -> (overlap: Double, words: Int) {
+        var rowsA: [Int] = [], rowsB: [Int] = []
+        for (i, w) in a.words.enumerated() { if let j = b.index[w] { rowsA.append(i); rowsB.append(j) } }
+        let n = rowsA.count, q = min(queries, n)
+        guard q > 0, n > k else { return (0, 0) }
+        let listsA = neighbours(a, rows: rowsA, queries: q, k: k, threads: threads)
+        let listsB = neighbours(b, rows: rowsB, queries: q, k: k, threads: threads)
+        var common = 0
+        for i in 0..<q { common += Set(listsA[i]).intersection(listsB[i]).count }
+        return (Double(common) / Double(q * k), q)
+    }
+
+    /// The top-`k` neighbours (positions in `rows`) of the first `queries` of `rows`, among `rows`.
+    static func neighbours(_ v: WordVectors, rows: [Int], queries: Int, k: Int, threads: Int) -> [[Int]] {
+        let d = v.dimension
+        var unit = [Float](repeating: 0, count: rows.count * d)
+        for (r, i) in rows.enumerated() {
+            let x = v.vector(at: i)
+            var norm: Float = 0
+            for e in x { norm += e * e }
+            let s = norm > 0 ? 1 / norm.squareRoot() : 0
+            for (t, e) in x.enumerated() { unit[r * d + t] = e * s }
+        }
+        let panel = EvalKernels.Panel(vectors: unit, rows: rows.count, dim: d)
+        var out: [[Int]] = []
+        out.reserveCapacity(queries)
+        var start = 0
+        while start < queries {
+            let count = min(64, queries - start)
+            let sims = EvalKernels.similarities(queries: Array(unit[(start * d)..<((start + count) * d)]), count: count,
+                                                panel: panel, threads: threads)
+            for qi in 0..<count {
+                var top = TopK(k: k)
+                let base = qi * panel.paddedRows
+                for r in 0..<rows.count where r != start + qi { top.offer(sims[base + r], r) }
+                out.append(top.items.map(\.index))
+            }
+            start += count
+        }
+        return out
+    }
+
+    /// Levy & Goldberg (2014): skip-gram with K negatives drawn from unigram^cds implicitly
+    /// factorises M = PMI_cds − log K, so w·c should track M on pairs seen together. Returns
+    /// the Pearson and Spearman correlations of wᵢ·c̃ⱼ with Mᵢⱼ over `samples` non-zero entries
+    /// of the co-occurrence matrix drawn uniformly (seeded), or over all of them when there are
+    /// no more than `samples`.
+    public static func levyGoldberg(input: MappedArray<Float>, output: MappedArray<Float>, dimension d: Int,
+                                    matrix x: CSRMatrix, negatives: Int, cds: Double, samples: Int = 10_000,
+                                    seed: UInt64 = 1) -> (pearson: Double, spearman: Double, pairs: Int)? {
+        let n = x.size
+        let nnz = Int(x.rowStart[n])
+        guard nnz > 0, input.count == n * d, output.count == n * d else { return nil }
+        var rowSums = [Double](repeating: 0, count: n)
+        for i in 0..<n { for e in Int(x.rowStart[i])..<Int(x.rowStart[i + 1]) { rowSums[i] += Double(x.values[e]) } }
+        let logSmoothed = log(rowSums.reduce(0) { $0 + ($1 > 0 ? pow($1, cds) : 0) })
+        var rng = Word2VecRandom(seed: seed, worker: -5)
+        var dots: [Double] = [], pmis: [Double] = []
+        for t in 0..<min(samples, nnz) {
+            let e = nnz <= samples ? t : Int(UInt64(nnz).multipliedFullWidth(by: rng.next()).high)
+            // The row of entry e: the last row starting at or before it.
+            var lo = 0, hi = n
+            while hi - lo > 1 { let mid = (lo + hi) / 2; if Int(x.rowStart[mid]) <= e { lo = mid } else { hi = mid } }
+            let i = lo, j = Int(x.columns[e])
+            let v = Double(x.values[e])
+            guard v > 0, rowSums[i] > 0, rowSums[j] > 0 else { continue }
+            pmis.append(log(v) + logSmoothed - log(rowSums[i]) - cds * log(rowSums[j]) - log(Double(negatives)))
+            var dot: Float = 0
+            for t in 0..<d { dot += input[i * d + t] * output[j * d + t] }
+            dots.append(Double(dot))
+        }
+        guard let p = SimilarityEvaluator.pearson(dots, pmis), let s = SimilarityEvaluator.spearman(dots, pmis) else { return nil }
+        return (p, s, dots.count)
+    }
+}
