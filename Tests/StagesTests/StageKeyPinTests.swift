@@ -30,7 +30,11 @@ struct StageKeyPinTests {
       "export": {"type": "export", "inputs": {"embeddings": "train.embeddings"}, "params": {"format": "tsv", "path": "out", "normalize": true, "limit": 100}},
       "cooccur": {"type": "cooccur", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"},
                   "params": {"window": 8.0, "weighting": "uniform", "threads": 1, "seed": 3, "memory_mb": 64}},
-      "cooccur2": {"type": "cooccur", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab"}}
+      "cooccur2": {"type": "cooccur", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab"}},
+      "glove": {"type": "glove", "inputs": {"cooccur": "cooccur.cooccur", "vocab": "vocab.vocab"},
+                "params": {"dim": 20, "x_max": 10, "alpha": 0.5, "epochs": 3, "learning_rate": 0.1, "threads": 1, "seed": 2, "output": "word"}},
+      "ppmi": {"type": "ppmi-svd", "inputs": {"cooccur": "cooccur2.cooccur", "vocab": "vocab.vocab"},
+               "params": {"dim": 20, "neg": 5, "cds": 1, "eig": 0, "oversampling": 5, "power_iterations": 1, "threads": 1, "seed": 4}}
     }}
     """
 
@@ -61,7 +65,7 @@ struct StageKeyPinTests {
     }
 
     @Test("keys are byte-identical to the ones stores were built with", arguments: [
-        "quickstart.json", "baseline.json", "sgns-vs-cbow.json", "sweep-window-negatives.json", "extras.json",
+        "quickstart.json", "baseline.json", "sgns-vs-cbow.json", "sweep-window-negatives.json", "extras.json", "methods.json",
     ])
     func pinned(_ file: String) throws {
         let actual = try Self.keys(file)
@@ -168,5 +172,22 @@ struct StageKeyPinTests {
         // cooccur: added with the stage (threads and memory_mb are not part of its key).
         "extras/cooccur": "82483d1c563d656f6e9dee62d5996e9ccb37eee103fcd9950565d9661134e600",
         "extras/cooccur2": "a20894284640ccd91c907aee30908080383d7dd7ad53c28deae81b30fac41f10",
+        // methods.json and the glove / ppmi-svd extras: pinned when those stage types were added.
+        "methods/corpus": "6125c36ed8a2a725ce839cecd6eb5aa29ed89c8ac002a66cfab7c5ad9a2f8a1b",
+        "methods/tokens": "dc6518c7281e24abbbdaaf34168a646e146e1eee0513edccf217d35195a13b1c",
+        "methods/vocab": "59af6c958e7620602b8fb53759e9d00d6f78bb793af485609c7c2162944ff644",
+        "methods/subsample": "247dc3b7523bc2a0efde120e9b0ba24551d637694f0cd350540c06ae463d4602",
+        "methods/sgns": "ea0aba97195dde352f7873954b829e1b8ce864a940075f29075418c69e4aadcc",
+        "methods/cbow": "a4a1869b18a80d5503dcf7f7f627ebb20ffa6908d5a06bbff14ea5d8723cbfa4",
+        "methods/cooccur-glove": "a20894284640ccd91c907aee30908080383d7dd7ad53c28deae81b30fac41f10",
+        "methods/glove": "bd9bb568af01a960566816efbefc89b8cc7709a07e771871b3fea75965ad3e59",
+        "methods/cooccur-ppmi": "a3e1f84cb7c4751589f67a798b25f89dd60cbc46c0ab4c9dd085e37455ca4610",
+        "methods/ppmi-svd": "d36598372b8e233523f9b38ef2884165f4bc1a7f7613bf6619fdbe7332a306b1",
+        "methods/evaluate-sgns": "63d25695d86598240643a9684d48bdeb56623df2d23dee55308aa1337a82f102",
+        "methods/evaluate-cbow": "165949a3cfb61ade83abc526a173ed4777cff05864638e6c44ff4fe6c6ff82a5",
+        "methods/evaluate-glove": "d9f82f152eb5f9403d9b402f0db707df301c8c0104ee977839d7c26cad4e6162",
+        "methods/evaluate-ppmi-svd": "4ddb24f45bf2ca5bfc86d4f28e96d5428a7ee66e4f9c38064c1a489a25f9bccd",
+        "extras/glove": "d0e2b981935de835e2d0ed21a503bcb6e04ca1cbbdfce455e1b987406dd0048a",
+        "extras/ppmi": "6054b61f7e7321882c70cd24a9d96518982cea5ba8896f6c5bef3f64c8bc5f67",
     ]
 }

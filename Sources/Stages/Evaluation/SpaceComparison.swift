@@ -53,11 +53,11 @@ public enum SpaceComparison {
     /// Levy & Goldberg (2014): skip-gram with K negatives drawn from unigram^cds implicitly
     /// factorises M = PMI_cds − log K, so w·c should track M on pairs seen together. Returns
     /// the Pearson and Spearman correlations of wᵢ·c̃ⱼ with Mᵢⱼ over `samples` non-zero entries
-    /// of the co-occurrence matrix drawn uniformly (seeded), or over all of them when there are
-    /// no more than `samples`.
+    /// of the co-occurrence matrix with a (weighted) count of at least `minimumCount`, drawn
+    /// uniformly (seeded), or over all of them when there are no more than `samples`.
     public static func levyGoldberg(input: MappedArray<Float>, output: MappedArray<Float>, dimension d: Int,
                                     matrix x: CSRMatrix, negatives: Int, cds: Double, samples: Int = 10_000,
-                                    seed: UInt64 = 1) -> (pearson: Double, spearman: Double, pairs: Int)? {
+                                    minimumCount: Float = 0, seed: UInt64 = 1) -> (pearson: Double, spearman: Double, pairs: Int)? {
         let n = x.size
         let nnz = Int(x.rowStart[n])
         guard nnz > 0, input.count == n * d, output.count == n * d else { return nil }
@@ -66,8 +66,20 @@ public enum SpaceComparison {
         let logSmoothed = log(rowSums.reduce(0) { $0 + ($1 > 0 ? pow($1, cds) : 0) })
         var rng = Word2VecRandom(seed: seed, worker: -5)
         var dots: [Double] = [], pmis: [Double] = []
-        for t in 0..<min(samples, nnz) {
-            let e = nnz <= samples ? t : Int(UInt64(nnz).multipliedFullWidth(by: rng.next()).high)
+        // Entries at or above `minimumCount`: all of them when there are few, else drawn uniformly.
+        var eligible = 0
+        for v in x.values where v >= minimumCount && v > 0 { eligible += 1 }
+        guard eligible > 0 else { return nil }
+        var picks: [Int] = []
+        if eligible <= samples {
+            for e in 0..<nnz where x.values[e] >= minimumCount && x.values[e] > 0 { picks.append(e) }
+        } else {
+            while picks.count < samples {
+                let e = Int(UInt64(nnz).multipliedFullWidth(by: rng.next()).high)
+                if x.values[e] >= minimumCount && x.values[e] > 0 { picks.append(e) }
+            }
+        }
+        for e in picks {
             // The row of entry e: the last row starting at or before it.
             var lo = 0, hi = n
             while hi - lo > 1 { let mid = (lo + hi) / 2; if Int(x.rowStart[mid]) <= e { lo = mid } else { hi = mid } }

@@ -51,7 +51,12 @@ struct CompareCommand: ParsableCommand {
             if let html {
                 let swept = loaded.flatMap { e in e.trials.first?.assignments.map(\.key) ?? [] }
                 let keys = swept.isEmpty ? Comparison.varyingSettings(rows) : Array(Set(swept)).sorted()
-                let page = Comparison.html(title: "w2v-pipe: " + loaded.map(\.name).joined(separator: ", "), rows: rows, sweptKeys: keys)
+                // Experiments that compare methods on the same tokens get the space comparison.
+                let methods = loaded.filter { $0.trials.isEmpty }.map { e in
+                    MethodReport.html(rows: Comparison.collect([e], store: store), experiment: e, store: store)
+                }.joined()
+                let page = Comparison.html(title: "w2v-pipe: " + loaded.map(\.name).joined(separator: ", "), rows: rows, sweptKeys: keys,
+                                           extra: methods)
                 try page.write(toFile: html, atomically: true, encoding: .utf8)
                 CLIExit.printError("wrote \(html)")
             }
