@@ -182,7 +182,7 @@ struct StageKeyPinTests {
         "methods/cooccur-glove": "a20894284640ccd91c907aee30908080383d7dd7ad53c28deae81b30fac41f10",
         "methods/glove": "bd9bb568af01a960566816efbefc89b8cc7709a07e771871b3fea75965ad3e59",
         "methods/cooccur-ppmi": "a3e1f84cb7c4751589f67a798b25f89dd60cbc46c0ab4c9dd085e37455ca4610",
-        "methods/ppmi-svd": "d36598372b8e233523f9b38ef2884165f4bc1a7f7613bf6619fdbe7332a306b1",
+        "methods/ppmi-svd": "fc6a0dbb6e12a93f3d7188f254ff87e6672e3327a0c66a8aebecc9d8563f251c",
         "methods/evaluate-sgns": "63d25695d86598240643a9684d48bdeb56623df2d23dee55308aa1337a82f102",
         "methods/evaluate-cbow": "165949a3cfb61ade83abc526a173ed4777cff05864638e6c44ff4fe6c6ff82a5",
         "methods/evaluate-glove": "d9f82f152eb5f9403d9b402f0db707df301c8c0104ee977839d7c26cad4e6162",

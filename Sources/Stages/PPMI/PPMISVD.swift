@@ -20,8 +20,8 @@ public struct PPMISettings: Sendable, Equatable {
     public var eig = 0.5
     /// Randomised SVD (Halko, Martinsson & Tropp 2011): extra columns of the sketch and power
     /// iterations. More of either is closer to the exact SVD and slower.
-    public var oversampling = 20
-    public var powerIterations = 3
+    public var oversampling = 30
+    public var powerIterations = 4
     public var threads = 1
     public var seed: UInt64 = 1
     public init() {}

@@ -13,8 +13,8 @@ public enum PPMISVDStage: Stage {
         public var neg = 1.0
         public var cds = 0.75
         public var eig = 0.5
-        public var oversampling = 20
-        public var powerIterations = 3
+        public var oversampling = 30
+        public var powerIterations = 4
         public var threads = 0
         public var seed = 1
         public init() {}
@@ -23,7 +23,7 @@ public enum PPMISVDStage: Stage {
             .number("cds", \.cds, in: 0...1, help: "context-distribution smoothing: context counts raised to cds (0.75 as word2vec's negatives; 1 = none)"),
             .number("eig", \.eig, in: 0...1, help: "eigenvalue weighting: vectors U·Σ^eig (0 = U, 0.5 symmetric, 1 = U·Σ)"),
             .integer("dim", \.dim, in: 1...4096, help: "vector size: the number of singular vectors kept"),
-            .integer("oversampling", \.oversampling, in: 0...1000, help: "randomised SVD: extra sketch columns (more = closer to the exact SVD, slower)"),
+            .integer("oversampling", \.oversampling, in: 0...1000, help: "randomised SVD: extra sketch columns (more = closer to the exact SVD, slower); on en-corpus 30 with 4 power iterations matched scipy's exact svds in quality"),
             .integer("power_iterations", \.powerIterations, in: 0...50, help: "randomised SVD: power iterations (more = closer to the exact SVD, slower)"),
             .integer("threads", \.threads, in: 0...1024, help: "threads for the sparse products and OpenBLAS (0 = all cores)"),
             .integer("seed", \.seed, in: 0...Int64.max, help: "random seed of the SVD's sketch"),
