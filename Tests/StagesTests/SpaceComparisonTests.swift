@@ -41,6 +41,18 @@ struct SpaceComparisonTests {
         #expect(r.words == 40 && r.overlap == 1)
     }
 
+    @Test func theMatrixOfOverlapsAgreesWithThePairwiseOnes() throws {
+        let spaces = try (1...3).map { try randomSpace(120, 6, seed: UInt64($0)) }
+        let matrix = SpaceComparison.neighbourOverlaps(spaces, queries: 50, k: 5)
+        for i in 0..<3 {
+            #expect(matrix[i][i].overlap == 1)
+            for j in 0..<3 where i != j {
+                #expect(matrix[i][j].overlap == matrix[j][i].overlap)
+                #expect(matrix[i][j].overlap == SpaceComparison.neighbourOverlap(spaces[i], spaces[j], queries: 50, k: 5).overlap)
+            }
+        }
+    }
+
     @Test func levyGoldbergCorrelationIsOneWhenTheDotProductsArePMI() throws {
         // X from a small symmetric matrix; W = the rows of M = PMI_0.75 − log 2, C = identity.
         let x = DenseCSR([[0, 4, 1, 0], [4, 0, 2, 3], [1, 2, 0, 5], [0, 3, 5, 0]])

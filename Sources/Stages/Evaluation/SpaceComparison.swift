@@ -9,15 +9,53 @@ public enum SpaceComparison {
     /// embeddings is most frequent first). 1 = the same neighbours, 0 = none in common.
     public static func neighbourOverlap(_ a: WordVectors, _ b: WordVectors, queries: Int = 1000, k: Int = 10,
                                         threads: Int = 1) -> (overlap: Double, words: Int) {
-        var rowsA: [Int] = [], rowsB: [Int] = []
-        for (i, w) in a.words.enumerated() { if let j = b.index[w] { rowsA.append(i); rowsB.append(j) } }
-        let n = rowsA.count, q = min(queries, n)
-        guard q > 0, n > k else { return (0, 0) }
-        let listsA = neighbours(a, rows: rowsA, queries: q, k: k, threads: threads)
-        let listsB = neighbours(b, rows: rowsB, queries: q, k: k, threads: threads)
+        neighbourOverlaps([a, b], queries: queries, k: k, threads: threads)[0][1]
+    }
+
+    /// `neighbourOverlap` for every pair of `spaces` (a symmetric matrix, 1 on the diagonal).
+    /// Each space's neighbour lists are computed once when all spaces have the same words in
+    /// the same order (one vocabulary, as in an experiment comparing methods), else per pair.
+    public static func neighbourOverlaps(_ spaces: [WordVectors], queries: Int = 1000, k: Int = 10,
+                                         threads: Int = 1) -> [[(overlap: Double, words: Int)]] {
+        let n = spaces.count
+        var out = [[(overlap: Double, words: Int)]](repeating: [(overlap: Double, words: Int)](repeating: (1, 0), count: n), count: n)
+        guard n >= 2 else { return out }
+        let shared = spaces.dropFirst().allSatisfy { $0.words == spaces[0].words }
+        var cached: [[[Int]]] = []
+        if shared {
+            let rows = Array(0..<spaces[0].count)
+            let q = min(queries, rows.count)
+            if q > 0, rows.count > k {
+                cached = spaces.map { neighbours($0, rows: rows, queries: q, k: k, threads: threads) }
+            }
+        }
+        for i in 0..<n {
+            for j in (i + 1)..<n {
+                let r: (overlap: Double, words: Int)
+                if shared {
+                    r = cached.isEmpty ? (0, 0) : overlap(cached[i], cached[j], k: k)
+                } else {
+                    var rowsA: [Int] = [], rowsB: [Int] = []
+                    for (x, w) in spaces[i].words.enumerated() { if let y = spaces[j].index[w] { rowsA.append(x); rowsB.append(y) } }
+                    let q = min(queries, rowsA.count)
+                    if q > 0, rowsA.count > k {
+                        r = overlap(neighbours(spaces[i], rows: rowsA, queries: q, k: k, threads: threads),
+                                    neighbours(spaces[j], rows: rowsB, queries: q, k: k, threads: threads), k: k)
+                    } else {
+                        r = (0, 0)
+                    }
+                }
+                out[i][j] = r
+                out[j][i] = r
+            }
+        }
+        return out
+    }
+
+    static func overlap(_ a: [[Int]], _ b: [[Int]], k: Int) -> (overlap: Double, words: Int) {
         var common = 0
-        for i in 0..<q { common += Set(listsA[i]).intersection(listsB[i]).count }
-        return (Double(common) / Double(q * k), q)
+        for i in 0..<a.count { common += Set(a[i]).intersection(b[i]).count }
+        return (Double(common) / Double(max(1, a.count * k)), a.count)
     }
 
     /// The top-`k` neighbours (positions in `rows`) of the first `queries` of `rows`, among `rows`.

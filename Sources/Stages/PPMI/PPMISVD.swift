@@ -145,6 +145,9 @@ public enum PPMISVD {
                                     checkCancelled: () throws -> Void = {}) throws -> (u: [Float], sigma: [Float]) {
         let n = pattern.size
         guard rank >= 1, rank <= n else { throw PPMIError.invalid("dim \(rank) must be between 1 and the vocabulary size \(n)") }
+        guard pattern.nonZeroCount > 0, ppmi.m.count == pattern.nonZeroCount, ppmi.mt.count == pattern.nonZeroCount else {
+            throw PPMIError.invalid("the PPMI matrix has no entries (or was built from another co-occurrence matrix)")
+        }
         let l = min(n, rank + max(0, s.oversampling))
         let steps = Double(2 + 2 * s.powerIterations)
         var done = 0.0

@@ -24,18 +24,11 @@ enum MethodReport {
         var body = ""
         if spaces.count >= 2 {
             let threads = ProcessInfo.processInfo.activeProcessorCount
-            var words = 0
+            let overlaps = SpaceComparison.neighbourOverlaps(spaces.map(\.vectors), queries: 1000, k: 10, threads: threads)
+            let words = overlaps.flatMap { $0.map(\.words) }.max() ?? 0
             body += "<h2>How alike the spaces are</h2>\n"
-            var cells: [[String]] = []
-            for a in spaces {
-                var line: [String] = []
-                for b in spaces {
-                    if a.name == b.name { line.append("—"); continue }
-                    let r = SpaceComparison.neighbourOverlap(a.vectors, b.vectors, queries: 1000, k: 10, threads: threads)
-                    words = max(words, r.words)
-                    line.append(String(format: "%.2f", r.overlap))
-                }
-                cells.append(line)
+            let cells: [[String]] = spaces.indices.map { i in
+                spaces.indices.map { j in i == j ? "—" : String(format: "%.2f", overlaps[i][j].overlap) }
             }
             body += "<p>Share of common words in the top-10 neighbour lists (cosine) of the \(Format.grouped(words)) most frequent words: 1 = the same neighbours, 0 = none in common.</p>\n"
             body += "<table class=\"overlap\"><thead><tr><th></th>" + spaces.map { "<th>\(SVGChart.escape($0.name))</th>" }.joined() + "</tr></thead><tbody>\n"
