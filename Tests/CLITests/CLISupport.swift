@@ -59,6 +59,19 @@ enum CLI {
         return dir
     }
 
+    /// `makeProject()` plus `data/slice.zip`: the first `words` words of the sample, one member
+    /// `text8` (small enough for debug-build tests that train).
+    static func makeSliceProject(words: Int) throws -> URL {
+        let dir = try makeProject()
+        _ = try python("""
+        import zipfile
+        words = zipfile.ZipFile('\(dir.path)/data/en-small.zip').read('text8').decode().split()[:\(words)]
+        with zipfile.ZipFile('\(dir.path)/data/slice.zip', 'w', zipfile.ZIP_DEFLATED) as z:
+            z.writestr('text8', ' ' + ' '.join(words))
+        """)
+        return dir
+    }
+
     /// stage id → output digests, from `status --json`.
     static func digests(_ project: URL, _ experiment: String = "experiments/data-only.json", store: String = "artifacts") throws -> [String: String] {
         let r = try run(["status", experiment, "--json", "--store", store, "--verify"], cwd: project)

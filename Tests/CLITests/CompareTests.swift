@@ -7,12 +7,9 @@ import FoundationXML
 @Suite("sweeps, compare and the HTML report end to end", .serialized)
 struct CompareTests {
     func project() throws -> URL {
-        let dir = try CLI.makeProject()
+        let dir = try CLI.makeSliceProject(words: 150000)
         _ = try CLI.python("""
-        import json, zipfile
-        words = zipfile.ZipFile('\(dir.path)/data/en-small.zip').read('text8').decode().split()[:150000]
-        with zipfile.ZipFile('\(dir.path)/data/slice.zip', 'w', zipfile.ZIP_DEFLATED) as z:
-            z.writestr('text8', ' ' + ' '.join(words))
+        import json
         d = {"name": "grid", "stages": {
           "corpus": {"type": "unzip", "params": {"path": "../data/slice.zip"}},
           "tokens": {"type": "tokenize", "inputs": {"text": "corpus.text"}},

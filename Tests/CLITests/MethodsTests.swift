@@ -6,12 +6,9 @@ import Testing
 @Suite("methods end to end", .serialized)
 struct MethodsTests {
     func project() throws -> URL {
-        let dir = try CLI.makeProject()
+        let dir = try CLI.makeSliceProject(words: 120000)
         _ = try CLI.python("""
-        import json, zipfile
-        words = zipfile.ZipFile('\(dir.path)/data/en-small.zip').read('text8').decode().split()[:120000]
-        with zipfile.ZipFile('\(dir.path)/data/slice.zip', 'w', zipfile.ZIP_DEFLATED) as z:
-            z.writestr('text8', ' ' + ' '.join(words))
+        import json
         d = {"name": "m", "stages": {
           "corpus": {"type": "unzip", "params": {"path": "../data/slice.zip"}},
           "tokens": {"type": "tokenize", "inputs": {"text": "corpus.text"}},

@@ -495,7 +495,7 @@ func singleThreadTrainingIsDeterministic(kind: ModelKind) throws {
     let (first, _) = try trainIdentity(tokens: tokens, vocab: 10, config: config)
     let resumed = EmbeddingModel(
         inputVectors: EmbeddingMatrix(rows: 10, dimension: 8, values: first.inputVectors.toArray()),
-        outputVectors: first.outputVectors.withUnsafeBufferPointer { EmbeddingMatrix(rows: 10, dimension: 8, copying: $0) },
+        outputVectors: try first.outputVectors.withUnsafeBufferPointer { try EmbeddingMatrix(rows: 10, dimension: 8, copying: $0) },
         epochsTrained: first.epochsTrained)
     let remap = (0..<UInt32(10)).map { $0 }
     let c = counts(of: tokens, vocab: 10)

@@ -67,6 +67,11 @@ public struct CSRMatrix: @unchecked Sendable {
         self.values = values
     }
 
+    /// Σ_j X[i][j] for every row i, summed in Float64.
+    public func rowSums() -> [Double] {
+        (0..<size).map { i in entries(ofRow: i).reduce(0.0) { $0 + Double(values[$1]) } }
+    }
+
     /// The entries of row `i` (`0 ≤ i < size`) as indices into `columns` / `values`.
     @inline(__always)
     public func entries(ofRow i: Int) -> Range<Int> { Int(rowStart[i]) ..< Int(rowStart[i + 1]) }
@@ -263,11 +268,7 @@ public struct CooccurrenceMatrix: Sendable {
     }
 
     /// Σ_j X[i][j] for every row i, summed in Float64.
-    public func rowSums() -> [Double] {
-        withCSR { m in
-            (0..<m.size).map { i in m.entries(ofRow: i).reduce(0.0) { $0 + Double(m.values[$1]) } }
-        }
-    }
+    public func rowSums() -> [Double] { withCSR { $0.rowSums() } }
 
     /// X[row][column] (0 when not stored).
     public func value(row: Int, column: Int) -> Float { withCSR { $0.value(row: row, column: column) } }

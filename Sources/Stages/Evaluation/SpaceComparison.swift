@@ -99,9 +99,7 @@ public enum SpaceComparison {
         let n = x.size
         let nnz = Int(x.rowStart[n])
         guard nnz > 0, input.count == n * d, output.count == n * d else { return nil }
-        var rowSums = [Double](repeating: 0, count: n)
-        for i in 0..<n { for e in Int(x.rowStart[i])..<Int(x.rowStart[i + 1]) { rowSums[i] += Double(x.values[e]) } }
-        let logSmoothed = log(rowSums.reduce(0) { $0 + ($1 > 0 ? pow($1, cds) : 0) })
+        let pmi = SmoothedPMI(x, cds: cds)
         var rng = Word2VecRandom(seed: seed, worker: -5)
         var dots: [Double] = [], pmis: [Double] = []
         // Entries at or above `minimumCount`: all of them when there are few, else drawn uniformly.
@@ -123,8 +121,9 @@ public enum SpaceComparison {
             while hi - lo > 1 { let mid = (lo + hi) / 2; if Int(x.rowStart[mid]) <= e { lo = mid } else { hi = mid } }
             let i = lo, j = Int(x.columns[e])
             let v = Double(x.values[e])
-            guard v > 0, rowSums[i] > 0, rowSums[j] > 0 else { continue }
-            pmis.append(log(v) + logSmoothed - log(rowSums[i]) - cds * log(rowSums[j]) - log(Double(negatives)))
+            let m = pmi.value(i, j, count: v, minus: log(Double(negatives)))
+            guard v > 0, m.isFinite else { continue }
+            pmis.append(m)
             var dot: Float = 0
             for t in 0..<d { dot += input[i * d + t] * output[j * d + t] }
             dots.append(Double(dot))

@@ -38,6 +38,28 @@ public enum PPMIError: Error, CustomStringConvertible {
     }
 }
 
+/// PMI with context-distribution smoothing over a symmetric co-occurrence matrix X:
+/// PMI(i, j) = log X_ij − log #i − cds · log #j + log Σ_c #c^cds (row sums = column sums).
+public struct SmoothedPMI: Sendable {
+    let logRow: [Double]
+    let logSmoothedTotal: Double
+    public let cds: Double
+
+    public init(_ x: CSRMatrix, cds: Double) {
+        let sums = x.rowSums()
+        logRow = sums.map { $0 > 0 ? log($0) : -.infinity }
+        logSmoothedTotal = log(sums.reduce(0) { $0 + ($1 > 0 ? pow($1, cds) : 0) })
+        self.cds = cds
+    }
+
+    /// PMI of row word `i` with context `j` given their weighted count `x` (> 0), minus
+    /// `shift` (log k); −∞ when a row is empty.
+    @inline(__always)
+    public func value(_ i: Int, _ j: Int, count x: Double, minus shift: Double = 0) -> Double {
+        log(x) + logSmoothedTotal - shift - logRow[i] - cds * logRow[j]
+    }
+}
+
 /// The shifted PPMI matrix on X's sparsity pattern: `m[e]` = M_ij and `mt[e]` = M_ji for the
 /// entry e = (i, j) of X.
 public struct PPMIMatrix {
@@ -48,14 +70,7 @@ public struct PPMIMatrix {
 
     public init(_ x: CSRMatrix, shift: Double, cds: Double) {
         size = x.size
-        var rowSums = [Double](repeating: 0, count: x.size)
-        for i in 0..<x.size {
-            var s = 0.0
-            for e in Int(x.rowStart[i])..<Int(x.rowStart[i + 1]) { s += Double(x.values[e]) }
-            rowSums[i] = s
-        }
-        let logRow = rowSums.map { $0 > 0 ? log($0) : 0 }
-        let logSmoothed = log(rowSums.reduce(0) { $0 + ($1 > 0 ? pow($1, cds) : 0) })
+        let pmi = SmoothedPMI(x, cds: cds)
         let logShift = log(shift)
         var m = [Float](repeating: 0, count: x.values.count), mt = m
         var positive = 0
@@ -64,9 +79,8 @@ public struct PPMIMatrix {
                 let v = Double(x.values[e])
                 guard v > 0 else { continue }
                 let j = Int(x.columns[e])
-                let base = log(v) + logSmoothed - logShift
-                let a = base - logRow[i] - cds * logRow[j]
-                let b = base - logRow[j] - cds * logRow[i]
+                let a = pmi.value(i, j, count: v, minus: logShift)
+                let b = pmi.value(j, i, count: v, minus: logShift)
                 if a > 0 { m[e] = Float(a); positive += 1 }
                 if b > 0 { mt[e] = Float(b) }
             }

@@ -55,17 +55,22 @@ public final class EmbeddingMatrix: @unchecked Sendable {
     /// Tables of at least this many bytes are allocated for transparent huge pages (Linux).
     public static let hugePageThreshold = 4 << 20
 
-    /// A copy of `rows × dimension` floats starting at `source` (e.g. to resume training).
-    /// `source` must hold exactly `rows × dimension` floats.
-    public convenience init<C: Collection<Float>>(rows: Int, dimension: Int, copying source: C) {
-        precondition(source.count == rows * dimension, "EmbeddingMatrix: \(source.count) values for \(rows)×\(dimension)")
+    /// A copy of `source` (e.g. a stored model's table, to resume training); throws
+    /// `TrainingError.invalidConfiguration` unless it holds exactly `rows × dimension` floats.
+    public convenience init<C: Collection<Float>>(rows: Int, dimension: Int, copying source: C) throws {
+        guard rows >= 0, dimension >= 1, source.count == rows * dimension else {
+            throw TrainingError.invalidConfiguration("\(source.count) values for a \(rows) × \(dimension) table")
+        }
         self.init(rows: rows, dimension: dimension)
         _ = UnsafeMutableBufferPointer(start: pointer, count: rows * dimension).initialize(from: source)
     }
 
-    /// A copy of `values`, which must hold exactly `rows × dimension` floats.
+    /// A copy of `values`, which must hold exactly `rows × dimension` floats (for tests and tools
+    /// that build tables in code).
     public convenience init(rows: Int, dimension: Int, values: [Float]) {
-        self.init(rows: rows, dimension: dimension, copying: values)
+        precondition(values.count == rows * dimension, "EmbeddingMatrix: \(values.count) values for \(rows)×\(dimension)")
+        self.init(rows: rows, dimension: dimension)
+        _ = UnsafeMutableBufferPointer(start: pointer, count: rows * dimension).initialize(from: values)
     }
 
     deinit {

@@ -93,8 +93,8 @@ public enum TrainStage: Stage {
             guard previous.vocabularySize == vocab.size, previous.dimension == config.dimension else {
                 throw TrainStageError.mismatchedInputs("the model is \(previous.vocabularySize) words × \(previous.dimension) dims but the vocabulary has \(vocab.size) words; continue training with the vocabulary it was trained on")
             }
-            model = EmbeddingModel(inputVectors: EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.inputVectors),
-                                   outputVectors: EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.outputVectors),
+            model = EmbeddingModel(inputVectors: try EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.inputVectors),
+                                   outputVectors: try EmbeddingMatrix(rows: vocab.size, dimension: config.dimension, copying: previous.outputVectors),
                                    epochsTrained: previous.epochsTrained)
         } else {
             model = Trainer.makeModel(vocabularySize: vocab.size, configuration: config)

@@ -252,10 +252,8 @@ enum Comparison {
         let sectionGroups = Dictionary(grouping: rows.filter { !$0.sections.isEmpty }, by: { r in
             categorical.isEmpty ? "all" : categorical.map { r.settings[$0] ?? "—" }.joined(separator: " ")
         })
-        if sectionGroups.count > 1 || !sectionGroups.isEmpty {
-            let categories = sectionGroups.values.first!.first!.sections.map(\.name)
-            let series = sectionGroups.keys.sorted().map { model -> (name: String, values: [Double]) in
-                let rs = sectionGroups[model]!
+        if let categories = sectionGroups.values.first?.first?.sections.map(\.name) {
+            let series = sectionGroups.sorted { $0.key < $1.key }.map { model, rs -> (name: String, values: [Double]) in
                 let vals = categories.map { c in
                     let xs = rs.compactMap { r in r.sections.first { $0.name == c }?.accuracy }
                     return xs.isEmpty ? Double.nan : xs.reduce(0, +) / Double(xs.count) * 100
