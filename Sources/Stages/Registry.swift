@@ -5,7 +5,7 @@ public enum Word2VecStages {
     public static let all: [any Stage.Type] = [
         UnzipStage.self, TokenizeStage.self, BuildVocabStage.self, SubsampleStage.self,
         TrainStage.self, TrainMoreStage.self, EvaluateStage.self, ExportStage.self,
-        CooccurStage.self, GloVeStage.self, PPMISVDStage.self,
+        CooccurStage.self, GloVeStage.self, PPMISVDStage.self, MapStage.self,
     ]
     public static let registry = StageRegistry(all)
 }

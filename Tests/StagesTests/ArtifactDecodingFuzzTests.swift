@@ -83,6 +83,9 @@ struct ArtifactDecodingFuzzTests {
             try CooccurrenceMatrix.write(to: $0, header: header, rowStart: [0, 2, 4, 6], columns: [1, 2, 0, 2, 0, 1],
                                          values: [1.5, 1.5, 1.5, 1, 1.5, 1])
         }, CooccurrenceMatrix.init)
+        try check(ArtifactKind.map, try payload(kind: ArtifactKind.map) {
+            try WordMap.write(to: $0, words: words, counts: [3, 2, 1], coordinates: [0, 1, 2, 3, 4, 5], description: ["method": .string("pca")])
+        }, WordMap.init)
     }
 
     /// The model artifact keeps its format-1 JSON names (`windowSize`), so models already in

@@ -288,6 +288,13 @@ extension ParameterField {
         make(name, keyPath, .outputPath, identity: .ignored, required: true, nullable: false, help: help,
              encode: { .string($0) }, decode: { v, _ in ParameterCheck.string(v) })
     }
+
+    /// An optional destination outside the store (null: no copy is written); never keyed.
+    public static func destination(_ name: String, _ keyPath: WritableKeyPath<Owner, String?> & Sendable, help: String) -> Self {
+        make(name, keyPath, .outputPath, identity: .ignored, required: false, nullable: true, help: help,
+             encode: { $0.map { .string($0) } ?? .null },
+             decode: { v, _ in v == .null ? .some(nil) : ParameterCheck.string(v).map { $0 } })
+    }
 }
 
 /// A stage's parameters: a value type whose stored properties carry the defaults, described

@@ -12,6 +12,7 @@ public enum ArtifactKind {
     public static let report = "report"
     public static let export = "export"
     public static let cooccur = "cooccur"
+    public static let map = "map"
 }
 
 extension TokenStream: ArtifactType { public static var artifactKind: String { ArtifactKind.tokens } }
@@ -20,6 +21,7 @@ extension SubsampleTable: ArtifactType { public static var artifactKind: String 
 extension ModelState: ArtifactType { public static var artifactKind: String { ArtifactKind.model } }
 extension EmbeddingTable: ArtifactType { public static var artifactKind: String { ArtifactKind.embeddings } }
 extension CooccurrenceMatrix: ArtifactType { public static var artifactKind: String { ArtifactKind.cooccur } }
+extension WordMap: ArtifactType { public static var artifactKind: String { ArtifactKind.map } }
 
 /// The `text` artifact: the corpus bytes, unchanged (format 1), memory-mapped.
 public struct CorpusText: ArtifactType {
@@ -38,4 +40,5 @@ public enum Slots {
     public static let model = Input<ModelState>("model")
     public static let embeddings = Input<EmbeddingTable>("embeddings")
     public static let cooccur = Input<CooccurrenceMatrix>("cooccur")
+    public static let map = Input<WordMap>("map")
 }

@@ -55,8 +55,9 @@ struct CompareCommand: ParsableCommand {
                 let methods = loaded.filter { $0.trials.isEmpty }.map { e in
                     MethodReport.html(rows: Comparison.collect([e], store: store), experiment: e, store: store)
                 }.joined()
+                let maps = MapReport.html(rows: rows, experiments: loaded, store: store)
                 let page = Comparison.html(title: "w2v-pipe: " + loaded.map(\.name).joined(separator: ", "), rows: rows, sweptKeys: keys,
-                                           extra: methods)
+                                           extra: maps + methods)
                 try page.write(toFile: html, atomically: true, encoding: .utf8)
                 CLIExit.printError("wrote \(html)")
             }

@@ -16,6 +16,9 @@ struct ComparisonRow {
     var complete: Bool
     /// The stage that made the evaluated embeddings, when an experiment compares several.
     var producer: String? = nil
+    /// Word maps of this row's embeddings that have run: the map stage, its artifact's digest and
+    /// its run's key (for the run record).
+    var maps: [(stage: String, digest: String, key: String)] = []
 }
 
 struct Metric {
@@ -46,8 +49,17 @@ enum Comparison {
             let units = e.trials.isEmpty ? [(e.name, e)] : e.trials.map { ($0.label.isEmpty ? $0.name : $0.label, $0.experiment) }
             for (name, unit) in units {
                 let evaluations = unit.stages.filter { $0.type.typeName == EvaluateStage.typeName }
+                let maps = unit.stages.filter { $0.type.typeName == MapStage.typeName }
+                func ran(_ stages: [StageInstance]) -> [(stage: String, digest: String, key: String)] {
+                    stages.compactMap { m in
+                        guard let ref = store.ref(experiment: unit.name, stage: m.id), let out = ref.outputs["map"] else { return nil }
+                        return (stage: m.id, digest: out.digest, key: ref.key)
+                    }
+                }
                 if evaluations.count <= 1 {
-                    rows.append(row(name: name, unit, stages: unit.stages, store: store))
+                    var r = row(name: name, unit, stages: unit.stages, store: store)
+                    r.maps = ran(maps)
+                    rows.append(r)
                     continue
                 }
                 for evaluation in evaluations {
@@ -62,6 +74,7 @@ enum Comparison {
                         r.settings["method"] = method
                         r.settingOrder.insert("method", at: 0)
                         r.producer = producer.id
+                        r.maps = ran(maps.filter { $0.inputs[Slots.embeddings.name]?.stage == producer.id })
                     }
                     rows.append(r)
                 }
@@ -276,6 +289,13 @@ enum Comparison {
         td.num { text-align: right; font-variant-numeric: tabular-nums; }
         td.best { font-weight: bold; background: #e8f5e9; }
         svg.chart { display: block; margin: 1em 0; font-family: inherit; }
+        div.maps { display: flex; flex-wrap: wrap; gap: 1.5em; }
+        figure.map { margin: 0; max-width: 720px; }
+        figure.map svg { display: block; max-width: 100%; height: auto; font-family: inherit; }
+        figure.map figcaption { font-size: 12px; color: #444; margin: 0.3em 0; }
+        ul.legend { list-style: none; padding: 0; margin: 0.3em 0; font-size: 12px; columns: 3; }
+        ul.legend li { margin: 1px 0; }
+        span.swatch { display: inline-block; width: 10px; height: 10px; margin-right: 5px; border-radius: 50%; }
         </style></head><body>
         \(body)
         </body></html>
