@@ -63,7 +63,10 @@ struct CompareTests {
         #expect(parser.parse(), "not well-formed: \(String(describing: parser.parserError))")
         #expect(page.components(separatedBy: "class=\"param-chart\"").count - 1 == 2) // train.model, train.window
         #expect(page.contains("data-param=\"train.window\""))
-        #expect(page.contains("Running loss per positive pair"))
+        #expect(page.contains("word2vec: loss per positive pair, mean over each ~1% of training"))
+        #expect(page.contains(">sgns window=2 (epoch mean)</text>"))
+        // The learning rate follows the model (each model's default): a note, not a third chart.
+        #expect(page.contains("learning_rate varies with model (sgns: 0.025, cbow: 0.05)"))
         #expect(page.contains("3CosAdd accuracy per section"))
         #expect(!page.contains("<script"))
         #expect(!page.contains("http://") || page.contains("xmlns=\"http://www.w3.org/2000/svg\""))

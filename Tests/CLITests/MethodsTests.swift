@@ -63,6 +63,8 @@ struct MethodsTests {
         #expect(overlap.components(separatedBy: "<tr><th>").count - 1 == 4, "a header and three rows")
         #expect(overlap.components(separatedBy: "<td class=\"num\">0.").count - 1 == 6, "six overlaps between 0 and 1")
         #expect(page.contains("Levy–Goldberg check") && page.contains("co5 (window 5, word2vec)"))
-        #expect(page.contains("GloVe: weighted squared error per non-zero entry"))
+        #expect(page.contains("GloVe: cost per non-zero entry, mean over each ≥1% of training"))
+        // GloVe's epoch means are the ones its stage recorded (epoch_costs).
+        #expect(page.contains(">glove (epoch mean)</text>") && page.contains("each epoch's exact mean cost per entry"))
     }
 }

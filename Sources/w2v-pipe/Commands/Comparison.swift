@@ -19,6 +19,12 @@ struct ComparisonRow {
     /// Word maps of this row's embeddings that have run: the map stage, its artifact's digest and
     /// its run's key (for the run record).
     var maps: [(stage: String, digest: String, key: String)] = []
+    /// The type of the stage whose loss curve this is (`train`, `train-more`, `glove`).
+    var curveStage: String? = nil
+    /// The `epochs` of the stage whose loss curve this is (the curve's x runs over all of them).
+    var curveEpochs: Int? = nil
+    /// Each epoch's exact mean loss, when the stage records it (GloVe's `epoch_costs`).
+    var epochLosses: [Double]? = nil
 }
 
 struct Metric {
@@ -103,6 +109,9 @@ enum Comparison {
         var curve: [(Double, Double)] = []
         var sections: [(String, Double)] = []
         var complete = true
+        var curveStage: String?
+        var curveEpochs: Int?
+        var epochLosses: [Double]?
         for stage in stages {
             let values = stage.parameters.effectiveValues
             let declared = stage.type.parameters.map(\.name)
@@ -122,7 +131,14 @@ enum Comparison {
             }
             for (k, v) in record.metrics { if let d = v.doubleValue { metrics[k] = d } }
             if case .array(let points)? = record.metrics["loss_curve"] {
+                // The curve of the stage nearest the evaluated embeddings (e.g. a train-more's
+                // rather than its train's: each curve runs over its own stage's epochs).
+                curve = []
+                curveStage = stage.type.typeName
+                epochLosses = nil
                 for p in points { if case .array(let xy) = p, xy.count == 2, let x = xy[0].doubleValue, let y = xy[1].doubleValue { curve.append((x, y)) } }
+                curveEpochs = values["epochs"]?.doubleValue.map { Int($0) }
+                if case .array(let costs)? = record.metrics["epoch_costs"] { epochLosses = costs.compactMap(\.doubleValue) }
             }
             if stage.type.typeName == EvaluateStage.typeName, let out = ref.outputs["report"],
                let reader = try? store.open(out.digest, kind: ArtifactKind.report, maxVersion: EvaluateStage.reportFormatVersion),
@@ -131,7 +147,8 @@ enum Comparison {
             }
         }
         return ComparisonRow(name: name, settings: settings, settingOrder: order, metrics: metrics, lossCurve: curve.map { (x: $0.0, y: $0.1) },
-                             sections: sections.map { (name: $0.0, accuracy: $0.1) }, complete: complete)
+                             sections: sections.map { (name: $0.0, accuracy: $0.1) }, complete: complete,
+                             curveStage: curveStage, curveEpochs: curveEpochs, epochLosses: epochLosses)
     }
 
     /// Settings that differ between rows, in the order the stages declare them.
@@ -211,6 +228,183 @@ enum Comparison {
         })
     }
 
+    /// Setting values in chart order: numbers by value, then text.
+    static func sortedValues(_ values: [String]) -> [String] {
+        values.sorted { (Double($0) ?? 0, $0) < (Double($1) ?? 0, $1) }
+    }
+
+    /// Groups of `keys` whose values determine each other across the rows: each value of one
+    /// goes with a single value of the other and back (a missing setting counts as the value
+    /// "—"). One-to-one correspondence is an equivalence, so the groups partition `keys`; each
+    /// keeps `keys`' order, and a key coupled with none is a group of its own.
+    static func coupledGroups(_ keys: [String], in rows: [ComparisonRow]) -> [[String]] {
+        func oneToOne(_ a: String, _ b: String) -> Bool {
+            var ab: [String: String] = [:], ba: [String: String] = [:]
+            for r in rows {
+                let x = r.settings[a] ?? "—", y = r.settings[b] ?? "—"
+                if let seen = ab[x], seen != y { return false }
+                if let seen = ba[y], seen != x { return false }
+                ab[x] = y
+                ba[y] = x
+            }
+            return true
+        }
+        var groups: [[String]] = []
+        for k in keys {
+            if let i = groups.firstIndex(where: { oneToOne($0[0], k) }) { groups[i].append(k) } else { groups.append([k]) }
+        }
+        return groups
+    }
+
+    /// What "Metrics against swept parameters" draws.
+    struct ParameterPlan {
+        struct Chart {
+            /// The swept key (`stage.parameter`) and its settings column.
+            var key: String
+            var param: String
+            /// The settings that vary in step with this one and get no chart of their own: the
+            /// swept key or column (`key`) and the sentence saying so.
+            var notes: [(key: String, text: String)]
+        }
+        var charts: [Chart]
+        /// One setting per group of coupled varying settings, in the table's order: the ones a
+        /// chart's series are named by.
+        var representatives: [String]
+    }
+
+    /// One chart per swept parameter, except that a group of varying settings in one-to-one
+    /// correspondence across the rows (e.g. `model` and `learning_rate` when each variant sets
+    /// both) gets one chart, against the swept member that is categorical if one is, else the
+    /// first in the table's order; the group's other members get a note under that chart
+    /// instead ("learning_rate varies with model (sgns: 0.025, cbow: 0.05)"), whether they were
+    /// swept or not. A group with no swept member gets neither.
+    static func parameterPlan(sweptKeys: [String], rows: [ComparisonRow]) -> ParameterPlan {
+        let varying = varyingSettings(rows)
+        let swept = sweptKeys.map { (key: $0, param: settingKey($0, in: rows)) }
+        let sweptParams = Set(swept.map(\.param))
+        func categorical(_ k: String) -> Bool { rows.contains { r in r.settings[k].map { Double($0) == nil } ?? false } }
+        let groups = coupledGroups(varying, in: rows)
+        func representative(_ g: [String]) -> String {
+            let candidates = g.contains(where: sweptParams.contains) ? g.filter(sweptParams.contains) : g
+            return candidates.first(where: categorical) ?? candidates[0]
+        }
+        var charts: [ParameterPlan.Chart] = []
+        for (key, param) in swept where !charts.contains(where: { $0.param == param }) {
+            guard let g = groups.first(where: { $0.contains(param) }) else {
+                charts.append(.init(key: key, param: param, notes: []))   // swept but the same in every row
+                continue
+            }
+            let rep = representative(g)
+            guard rep == param else { continue }
+            let notes = g.filter { $0 != rep }.map { dep -> (key: String, text: String) in
+                // Pairs in the rows' order (e.g. the variants' order), each once.
+                var pairs: [String] = []
+                for r in rows {
+                    let pair = "\(r.settings[rep] ?? "—"): \(r.settings[dep] ?? "—")"
+                    if !pairs.contains(pair) { pairs.append(pair) }
+                }
+                let shown = pairs.count > 8 ? pairs.prefix(8).joined(separator: ", ") + ", …" : pairs.joined(separator: ", ")
+                let depKey = swept.first { $0.param == dep }?.key ?? dep
+                return (depKey, "\(dep) varies with \(rep) (\(shown)), so it has no chart of its own.")
+            }
+            charts.append(.init(key: key, param: param, notes: notes))
+        }
+        return ParameterPlan(charts: charts, representatives: groups.map(representative))
+    }
+
+    /// The mean of a loss curve over each of `epochs` equal shares of training (x is the
+    /// fraction of training). Each point is the mean over the stretch since the previous point
+    /// (the first since 0), so it counts in an epoch by the length of that stretch inside it.
+    /// NaN for an epoch no stretch covers.
+    static func epochMeans(_ curve: [(x: Double, y: Double)], epochs: Int) -> [Double] {
+        guard epochs > 0 else { return [] }
+        var sums = [Double](repeating: 0, count: epochs), weights = [Double](repeating: 0, count: epochs)
+        var previous = 0.0
+        for p in curve.sorted(by: { $0.x < $1.x }) {
+            defer { previous = Swift.max(previous, p.x) }
+            guard p.y.isFinite, p.x > previous else { continue }
+            for e in 0..<epochs {
+                let lo = Double(e) / Double(epochs), hi = Double(e + 1) / Double(epochs)
+                let overlap = Swift.min(p.x, hi) - Swift.max(previous, lo)
+                if overlap > 0 { sums[e] += p.y * overlap; weights[e] += overlap }
+            }
+        }
+        return zip(sums, weights).map { $1 > 0 ? $0 / $1 : .nan }
+    }
+
+    /// Each epoch's value held across its share of training: a step line for the loss charts.
+    static func epochSteps(_ means: [Double]) -> [(x: Double, y: Double)] {
+        let n = Double(means.count)
+        return means.enumerated().flatMap { e, m in [(x: Double(e) / n, y: m), (x: Double(e + 1) / n, y: m)] }
+    }
+
+    /// "100 points" or "97–101 points" per run.
+    static func pointCount(_ rows: [ComparisonRow]) -> String {
+        let counts = rows.map(\.lossCurve.count)
+        guard let lo = counts.min(), let hi = counts.max() else { return "no points" }
+        return (lo == hi ? "\(lo)" : "\(lo)–\(hi)") + (hi == 1 ? " point" : " points") + (rows.count > 1 ? " per run" : "")
+    }
+
+    /// Each row's loss curve, then its epoch means as a dashed step line in the same colour,
+    /// named "<row> (epoch mean)": the stage's recorded ones when `exactEpochMeans` (GloVe's
+    /// `epoch_costs`), else computed from the curve with the row's `epochs`.
+    static func lossSeries(_ rows: [ComparisonRow], exactEpochMeans: Bool) -> [SVGChart.Series] {
+        rows.enumerated().flatMap { i, r -> [SVGChart.Series] in
+            var out = [SVGChart.Series(name: r.name, points: r.lossCurve, colorIndex: i)]
+            let epochs = r.curveEpochs ?? r.settings["epochs"].flatMap { Int($0) }
+            let means = exactEpochMeans && r.epochLosses?.isEmpty == false
+                ? r.epochLosses! : epochs.map { epochMeans(r.lossCurve, epochs: $0) } ?? []
+            if !means.isEmpty {
+                out.append(SVGChart.Series(name: "\(r.name) (epoch mean)", points: epochSteps(means), dashed: true, colorIndex: i))
+            }
+            return out
+        }
+    }
+
+    /// The training-loss charts: word2vec's loss per positive pair and GloVe's cost per entry
+    /// (different quantities: one chart each), each run's curve solid and its epoch means dashed
+    /// in the same colour, with a caption saying exactly what the points are.
+    static func lossSection(_ rows: [ComparisonRow]) -> String {
+        // Series sorted by name, as in the other charts, so a trial tends to keep its colour.
+        let withCurves = rows.filter { !$0.lossCurve.isEmpty }.sorted { $0.name < $1.name }
+        let gloveRows = withCurves.filter { $0.curveStage == GloVeStage.typeName || ($0.curveStage == nil && $0.settings["method"] == "glove") }
+        let word2vecRows = withCurves.filter { r in !gloveRows.contains { $0.name == r.name } }
+        var body = "<h2>Training loss</h2>\n"
+        if !word2vecRows.isEmpty || gloveRows.isEmpty {
+            body += SVGChart.line(title: "word2vec: loss per positive pair, mean over each ~1% of training",
+                                  xLabel: "fraction of training (tokens read ÷ corpus tokens × epochs)",
+                                  yLabel: "mean loss per positive pair", series: lossSeries(word2vecRows, exactEpochMeans: false)) + "\n"
+            if !word2vecRows.isEmpty { body += "<p class=\"caption\">" + SVGChart.escape(
+                "Solid: each point is the mean loss per positive pair over the tokens read since the previous point. "
+                + "A point is taken each time the count of tokens read passes another multiple of 1% of the run's tokens "
+                + "(corpus tokens × epochs, counting those dropped as rare or by subsampling); threads report their counts "
+                + "every 10,000 tokens or fewer, so the stretches are about, not exactly, 1%: \(pointCount(word2vecRows)). "
+                + "A pair's loss is −log σ(v·u) − Σ log σ(−v·n): the input vector v (skip-gram: one context word; "
+                + "CBOW: the mean or sum of the window, one pair per centre word) against the centre word's output vector u and the sampled negatives n, "
+                + "taken just before that pair's update: a training loss under vectors that keep changing, not the loss of the final vectors "
+                + "and not a held-out one, so it need not fall steadily. (A loss or vector that became non-finite would have stopped the run with an error.) "
+                + "Dashed: the curve's mean over each epoch, each point weighted by the share of the epoch its stretch covers; the table's loss "
+                + "column is the last epoch's exact mean over its pairs. "
+                + "Every epoch reads the corpus in the same order (each thread its own contiguous slice; subsampling draws afresh), so the shape of "
+                + "the curve within an epoch also follows which stretch of text is being read, and the epoch means compare the same text. "
+                + "The learning rate falls linearly over the whole run, from learning_rate to learning_rate × min_learning_rate_fraction.") + "</p>\n" }
+        }
+        if !gloveRows.isEmpty {
+            let exact = gloveRows.allSatisfy { $0.epochLosses?.isEmpty == false }
+            body += SVGChart.line(title: "GloVe: cost per non-zero entry, mean over each ≥1% of training",
+                                  xLabel: "fraction of training (entries visited ÷ non-zero entries × epochs)",
+                                  yLabel: "mean cost per entry", series: lossSeries(gloveRows, exactEpochMeans: exact)) + "\n"
+            body += "<p class=\"caption\">" + SVGChart.escape(
+                "Solid: each point is the mean, over the non-zero co-occurrence entries visited since the previous point, of ½ f(X) (w·w̃ + b + b̃ − log X)², "
+                + "each taken just before that entry's AdaGrad step. A point is taken once at least another 1% of the run's entries (non-zero entries × epochs) "
+                + "has been visited; threads report in chunks of up to 65,536 entries, so on a small matrix the stretches are longer and the points fewer: "
+                + "\(pointCount(gloveRows)). Every epoch visits the entries in the same shuffled order. "
+                + (exact ? "Dashed: each epoch's exact mean cost per entry, as the stage recorded it; the table's loss column is the last of them."
+                         : "Dashed: the curve's mean over each epoch, each point weighted by the share of the epoch its stretch covers.")) + "</p>\n"
+        }
+        return body
+    }
+
     /// A self-contained HTML page: the table, loss curves, metric-vs-parameter charts, and
     /// per-section analogy accuracy by model.
     static func html(title: String, rows: [ComparisonRow], sweptKeys: [String], extra: String = "") -> String {
@@ -228,26 +422,16 @@ enum Comparison {
             body += "</tr>\n"
         }
         body += "</tbody></table>\n"
-        // Loss curves (series sorted by name, as in the other charts, so a trial tends to keep its colour)
-        // GloVe's cost per entry and word2vec's loss per pair are different quantities: one chart each.
-        let withCurves = rows.filter { !$0.lossCurve.isEmpty }.sorted { $0.name < $1.name }
-        let word2vec = withCurves.filter { $0.settings["method"] != "glove" }.map { SVGChart.Series(name: $0.name, points: $0.lossCurve) }
-        let glove = withCurves.filter { $0.settings["method"] == "glove" }.map { SVGChart.Series(name: $0.name, points: $0.lossCurve) }
-        body += "<h2>Training loss</h2>\n"
-        if !word2vec.isEmpty || glove.isEmpty {
-            body += SVGChart.line(title: "Running loss per positive pair", xLabel: "fraction of training", yLabel: "loss", series: word2vec) + "\n"
-        }
-        if !glove.isEmpty {
-            body += SVGChart.line(title: "GloVe: weighted squared error per non-zero entry", xLabel: "fraction of training", yLabel: "cost", series: glove) + "\n"
-        }
-        // Metric vs each swept parameter
+        body += lossSection(rows)
+        // Metric vs each swept parameter: one chart per group of settings that vary together.
         body += "<h2>Metrics against swept parameters</h2>\n"
-        for key in sweptKeys {
-            let param = settingKey(key, in: rows)
-            let values = Array(Set(rows.compactMap { $0.settings[param] })).sorted { (Double($0) ?? 0, $0) < (Double($1) ?? 0, $1) }
+        let plan = parameterPlan(sweptKeys: sweptKeys, rows: rows)
+        for chart in plan.charts {
+            let param = chart.param
+            let values = sortedValues(Array(Set(rows.compactMap { $0.settings[param] })))
             let numeric = values.allSatisfy { Double($0) != nil }
-            // One line per combination of the other varying settings.
-            let others = varyingSettings(rows).filter { $0 != param }
+            // One line per combination of the other varying settings (one per group of coupled ones).
+            let others = plan.representatives.filter { $0 != param }
             var groups: [String: [(Double, Double)]] = [:]
             for r in rows {
                 guard let v = r.settings[param], let acc = r.metrics["analogy_total"] else { continue }
@@ -256,9 +440,12 @@ enum Comparison {
                 groups[g.isEmpty ? "all" : g, default: []].append((x, acc * 100))
             }
             let series = groups.keys.sorted().map { SVGChart.Series(name: $0, points: groups[$0]!.sorted { $0.0 < $1.0 }.map { (x: $0.0, y: $0.1) }) }
-            body += "<div class=\"param-chart\" data-param=\"\(SVGChart.escape(key))\">" +
+            body += "<div class=\"param-chart\" data-param=\"\(SVGChart.escape(chart.key))\">" +
                 SVGChart.line(title: "Analogy accuracy vs \(param)", xLabel: param, yLabel: "analogy accuracy (%)", series: series,
                               categoricalX: numeric ? nil : values) + "</div>\n"
+            for note in chart.notes {
+                body += "<p class=\"param-note\" data-param=\"\(SVGChart.escape(note.key))\">\(SVGChart.escape(note.text))</p>\n"
+            }
         }
         // Per section, one series per value of the varying categorical settings (e.g. the model).
         let categorical = varyingSettings(rows).filter { k in rows.allSatisfy { r in r.settings[k].map { Double($0) == nil } ?? true } }
@@ -296,6 +483,8 @@ enum Comparison {
         ul.legend { list-style: none; padding: 0; margin: 0.3em 0; font-size: 12px; columns: 3; }
         ul.legend li { margin: 1px 0; }
         span.swatch { display: inline-block; width: 10px; height: 10px; margin-right: 5px; border-radius: 50%; }
+        p.caption { max-width: 60em; font-size: 13px; color: #444; }
+        p.param-note { font-size: 13px; color: #444; }
         </style></head><body>
         \(body)
         </body></html>
