@@ -84,7 +84,8 @@ struct MapTests {
         for i in 10..<20 { y[2 * i] = 1 + Double(i) * 1e-15; y[2 * i + 1] = 1 }
         let n = y.count / 2
         let tree = QuadTree(points: y)
-        var stack: [Int32] = []
+        let stack = UnsafeMutablePointer<Int32>.allocate(capacity: QuadTree.stackCapacity)
+        defer { stack.deallocate() }
         for i in [0, 1, 2, 12, 57, 199] {
             var fx = 0.0, fy = 0.0, z = 0.0
             for j in 0..<n where j != i {
@@ -92,11 +93,11 @@ struct MapTests {
                 let q = 1 / (1 + dx * dx + dy * dy)
                 z += q; fx += q * q * dx; fy += q * q * dy
             }
-            let exact = tree.repulsion(i, theta: 0, stack: &stack)
+            let exact = tree.repulsion(i, theta: 0, stack: stack)
             #expect(abs(exact.sumQ - z) < 1e-9 * z)
             #expect(abs(exact.fx - fx) < 1e-9 * (abs(fx) + 1e-9) + 1e-12)
             #expect(abs(exact.fy - fy) < 1e-9 * (abs(fy) + 1e-9) + 1e-12)
-            let approximate = tree.repulsion(i, theta: 0.5, stack: &stack)
+            let approximate = tree.repulsion(i, theta: 0.5, stack: stack)
             #expect(abs(approximate.sumQ - z) < 0.02 * z)
         }
     }
@@ -227,5 +228,43 @@ struct MapTests {
         var s = TSNESettings()
         s.perplexity = 30
         #expect(throws: MapError.self) { try TSNE.embed(points: y, dimension: 4, settings: s) }
+    }
+}
+
+@Suite("Word groups for maps")
+struct WordGroupTests {
+    @Test func googleSectionsGiveRolesAndFixedListsComeFirst() throws {
+        let set = try BuiltinDatasets.analogies(InputFile(BuiltinDatasets.analogies))
+        let groups = WordGroups.groups(analogies: set)
+        let names = groups.map(\.name)
+        #expect(Array(names.prefix(3)) == ["days", "months", "numbers"])
+        for name in ["capitals", "countries", "currencies", "US cities", "US states", "family words", "nationalities", "adverbs", "plural nouns"] {
+            #expect(names.contains(name), "\(name)")
+        }
+        func group(_ n: String) -> Set<String> { Set(groups.first { $0.name == n }?.words ?? []) }
+        #expect(group("capitals").contains("athens") && group("countries").contains("greece"))
+        #expect(group("currencies").contains("dollar") && !group("currencies").contains("usa"))
+        #expect(group("family words").contains("queen"))
+        // Each word in one group only.
+        var seen: [String: String] = [:]
+        for g in groups { for w in g.words { #expect(seen[w] == nil, "\(w) in \(seen[w] ?? "") and \(g.name)"); seen[w] = g.name } }
+    }
+
+    @Test func otherAnalogySetsGroupBySectionName() throws {
+        // A set with its own section names (as a held-out or translated set would have).
+        let text = ": E01 [country - capital]\nFrance Paris Italy Rome\nSpain Madrid Peru Lima\n: animals-young\ncat kitten dog puppy\n"
+        let set = try AnalogyDataset.parse(text)
+        let groups = WordGroups.groups(analogies: set)
+        #expect(groups.first { $0.name == "E01 [country - capital]" }.map { Set($0.words) } == ["france", "paris", "italy", "rome", "spain", "madrid", "peru", "lima"])
+        #expect(groups.first { $0.name == "animals-young" }?.words.count == 4)
+        // No set at all: the fixed lists.
+        #expect(WordGroups.groups(analogies: nil) == WordGroups.fixed)
+        // Assignment keeps groups with enough members on the map, in order, up to a limit.
+        let words = ["monday", "tuesday", "friday", "one", "two", "france", "paris", "rome", "kitten"]
+        let (kept, membership) = WordGroups.assign(words, groups: groups, minimum: 2, limit: 3)
+        #expect(kept.map(\.name) == ["days", "numbers", "E01 [country - capital]"])
+        #expect(membership == [0, 0, 0, 1, 1, 2, 2, 2, nil])
+        let (one, _) = WordGroups.assign(words, groups: groups, minimum: 2, limit: 1)
+        #expect(one.map(\.name) == ["days"])
     }
 }

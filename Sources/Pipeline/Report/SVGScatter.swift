@@ -42,10 +42,38 @@ public struct ScatterPlot {
         public func overlaps(_ o: Box) -> Bool { left < o.right && o.left < right && top < o.bottom && o.top < bottom }
     }
 
-    /// An estimate of a label's width in a sans-serif font (SVG has no text metrics without a
-    /// renderer): 0.6 em per character, which over-estimates the usual ~0.5 em, so estimated
-    /// boxes that do not overlap leave the rendered text apart too.
-    public static func labelWidth(_ text: String, fontSize: Double) -> Double { Double(text.count) * fontSize * 0.6 + 2 }
+    /// Advance widths (em) of Arial / Helvetica / Liberation Sans for ASCII letters, digits and
+    /// common marks; other characters count as 0.6 em, wide scripts (CJK and beyond) as 1 em.
+    static let advance: [Character: Double] = {
+        var w: [Character: Double] = [:]
+        for c in "abcdeghnopqsuvxyz0123456789" { w[c] = 0.556 }
+        for c in "ijl" { w[c] = 0.222 }
+        for c in "ftr" { w[c] = 0.333 }
+        w["k"] = 0.5; w["m"] = 0.833; w["w"] = 0.722
+        for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" { w[c] = 0.667 }
+        for c in "CDGHNOQRU" { w[c] = 0.722 }
+        for c in "IJ" { w[c] = 0.278 }
+        w["M"] = 0.833; w["W"] = 0.944
+        for c in " .,:;'!|" { w[c] = 0.278 }
+        for c in "-()[]" { w[c] = 0.333 }
+        return w
+    }()
+
+    /// An estimate of a label's rendered width (SVG has no text metrics without a renderer):
+    /// the font's advance widths plus 5% and a pixel of air, so estimated boxes that do not
+    /// overlap leave the rendered text apart too (checked in headless Chromium by the tests).
+    public static func labelWidth(_ text: String, fontSize: Double) -> Double {
+        let em = text.reduce(0.0) { sum, c in
+            if let w = advance[c] { return sum + w }
+            return sum + ((c.unicodeScalars.first?.value ?? 0) >= 0x2E80 ? 1.0 : 0.6)
+        }
+        return em * fontSize * 1.05 + 1
+    }
+
+    /// A label's box height in em: the font's ascent and descent (0.905 + 0.212) plus air.
+    static let lineHeight = 1.2
+    /// The baseline's offset below the box's top, in em.
+    static let baseline = 0.95
 
     /// Greedy label placement: for each point in priority order, the first of four positions
     /// (right, left, above, below the point) whose box stays inside `bounds` and overlaps no
@@ -64,14 +92,12 @@ public struct ScatterPlot {
         }
         var placed: [(Int, Box, Double, Double)] = []
         for c in candidates {
-            let w = labelWidth(c.text, fontSize: fontSize), h = fontSize
+            let w = labelWidth(c.text, fontSize: fontSize), h = fontSize * lineHeight, b = fontSize * baseline
             let gap = 3.0
-            let options: [(Box, Double, Double)] = [
-                (Box(left: c.x + gap, top: c.y - h / 2, right: c.x + gap + w, bottom: c.y + h / 2), c.x + gap, c.y + h * 0.35),
-                (Box(left: c.x - gap - w, top: c.y - h / 2, right: c.x - gap, bottom: c.y + h / 2), c.x - gap - w, c.y + h * 0.35),
-                (Box(left: c.x - w / 2, top: c.y - gap - h, right: c.x + w / 2, bottom: c.y - gap), c.x - w / 2, c.y - gap - h * 0.2),
-                (Box(left: c.x - w / 2, top: c.y + gap, right: c.x + w / 2, bottom: c.y + gap + h), c.x - w / 2, c.y + gap + h * 0.8),
-            ]
+            // Right of the point, left, above, below: (box top-left corner) → the text's start and baseline.
+            let corners: [(Double, Double)] = [(c.x + gap, c.y - h / 2), (c.x - gap - w, c.y - h / 2),
+                                               (c.x - w / 2, c.y - gap - h), (c.x - w / 2, c.y + gap)]
+            let options = corners.map { (Box(left: $0.0, top: $0.1, right: $0.0 + w, bottom: $0.1 + h), $0.0, $0.1 + b) }
             for (box, tx, ty) in options {
                 guard box.left >= bounds.left, box.right <= bounds.right, box.top >= bounds.top, box.bottom <= bounds.bottom else { continue }
                 let keys = cells(box)
@@ -120,7 +146,7 @@ public struct ScatterPlot {
         let candidates = labelled.filter { points.indices.contains($0) && points[$0].x.isFinite && points[$0].y.isFinite }
             .map { (index: $0, x: X(points[$0].x), y: Y(points[$0].y), text: points[$0].title) }
         let labels = ScatterPlot.placeLabels(candidates, fontSize: fontSize, bounds: plot)
-        svg += "<g font-size=\"\(fontSize)\" class=\"labels\">"
+        svg += "<g font-size=\"\(fontSize)\" font-family=\"Arial, Helvetica, 'Liberation Sans', sans-serif\" class=\"labels\">"
         for l in labels {
             let p = points[l.index]
             let colour = p.group.map { groups[$0].colour } ?? "#333"

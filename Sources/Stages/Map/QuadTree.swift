@@ -85,18 +85,19 @@ struct QuadTree {
 
     /// The repulsive term for point i: Σⱼ qᵢⱼ²(yᵢ − yⱼ) and Σⱼ qᵢⱼ with qᵢⱼ = 1/(1 + |yᵢ − yⱼ|²),
     /// summarising a cell by its centre of mass when its width / distance < theta (and the
-    /// cell does not contain i).
-    func repulsion(_ i: Int, theta: Double, stack: inout [Int32]) -> (fx: Double, fy: Double, sumQ: Double) {
+    /// cell does not contain i). `stack` is scratch space of at least `stackCapacity` entries.
+    func repulsion(_ i: Int, theta: Double, stack: UnsafeMutablePointer<Int32>) -> (fx: Double, fy: Double, sumQ: Double) {
         let theta2 = theta * theta
         var fx = 0.0, fy = 0.0, sumQ = 0.0
-        stack.removeAll(keepingCapacity: true)
-        stack.append(0)
         nodes.withUnsafeBufferPointer { nodes in
             points.withUnsafeBufferPointer { points in
                 next.withUnsafeBufferPointer { next in
                     let x = points[2 * i], y = points[2 * i + 1]
-                    while let top = stack.popLast() {
-                        let node = nodes[Int(top)]
+                    var top = 0
+                    stack[0] = 0; top = 1
+                    while top > 0 {
+                        top -= 1
+                        let node = nodes[Int(stack[top])]
                         if node.count == 0 { continue }
                         if node.firstChild < 0 {
                             var p = node.head
@@ -114,13 +115,14 @@ struct QuadTree {
                         let dx = x - node.massX, dy = y - node.massY
                         let d2 = dx * dx + dy * dy
                         let width = 2 * node.halfWidth
-                        let inside = abs(x - node.centreX) <= node.halfWidth && abs(y - node.centreY) <= node.halfWidth
-                        if !inside && width * width < theta2 * d2 {
+                        if width * width < theta2 * d2
+                            && !(abs(x - node.centreX) <= node.halfWidth && abs(y - node.centreY) <= node.halfWidth) {
                             let q = 1 / (1 + d2), m = Double(node.count)
                             sumQ += m * q; fx += m * q * q * dx; fy += m * q * q * dy
                         } else {
                             let c = node.firstChild
-                            stack.append(c); stack.append(c + 1); stack.append(c + 2); stack.append(c + 3)
+                            stack[top] = c; stack[top + 1] = c + 1; stack[top + 2] = c + 2; stack[top + 3] = c + 3
+                            top += 4
                         }
                     }
                 }
@@ -128,4 +130,7 @@ struct QuadTree {
         }
         return (fx, fy, sumQ)
     }
+
+    /// Enough stack for any traversal: each level leaves at most three siblings waiting.
+    static let stackCapacity = 4 * (maximumDepth + 2)
 }

@@ -126,13 +126,13 @@ public enum TSNE {
                         let yp = WorkerPointer(yb.baseAddress!), f = WorkerPointer(fb.baseAddress!)
                         let q = WorkerPointer(qb.baseAddress!), kl = WorkerPointer(kb.baseAddress!)
                         Parallel.forEach(chunks, threads: threads) { c in
-                            var stack: [Int32] = []
-                            stack.reserveCapacity(256)
+                            let stack = UnsafeMutablePointer<Int32>.allocate(capacity: QuadTree.stackCapacity)
+                            defer { stack.deallocate() }
                             p.rowStart.withUnsafeBufferPointer { rowStart in
                                 p.column.withUnsafeBufferPointer { column in
                                     p.value.withUnsafeBufferPointer { value in
                                         for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
-                                            let r = tree.repulsion(i, theta: theta, stack: &stack)
+                                            let r = tree.repulsion(i, theta: theta, stack: stack)
                                             var ax = 0.0, ay = 0.0, sum = 0.0
                                             let xi = yp[2 * i], yi = yp[2 * i + 1]
                                             for e in rowStart[i]..<rowStart[i + 1] {
