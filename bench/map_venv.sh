@@ -3,6 +3,8 @@
 # Creates the venv (python3 -m venv, as bench/methods.sh does) if it is missing, then installs from
 # PyPI the pinned versions of whatever does not import: numpy==2.4.6 scipy==1.17.1
 # scikit-learn==1.9.1 openTSNE==1.0.4 (falling back to unpinned if a pin does not install).
+# Also pillow==13.0.0, which bench/map.sh uses to shrink its map screenshot; optional: if it does
+# not install, this says so and still succeeds (the picture is then kept unquantised).
 # Idempotent: with everything importable it installs nothing.
 #
 # Usage: py=$(bench/map_venv.sh [LOG]) || echo "t-SNE references unavailable, see LOG"
@@ -22,5 +24,10 @@ if ! "$py" -c "$check" 2>/dev/null; then
   "$py" -m pip install numpy==2.4.6 scipy==1.17.1 scikit-learn==1.9.1 openTSNE==1.0.4 >> "$log" 2>&1 \
     || "$py" -m pip install numpy scipy scikit-learn openTSNE >> "$log" 2>&1 || true
   "$py" -c "$check" 2>/dev/null || { echo "map_venv: numpy/scipy/scikit-learn/openTSNE could not be installed (see $log)" >&2; exit 1; }
+fi
+if ! "$py" -c 'import PIL' 2>/dev/null; then
+  echo "map_venv: pip install pillow==13.0.0" >&2
+  "$py" -m pip install pillow==13.0.0 >> "$log" 2>&1 || "$py" -m pip install pillow >> "$log" 2>&1 \
+    || echo "map_venv: pillow could not be installed (see $log); map pictures stay unquantised" >&2
 fi
 echo "$(pwd)/$py"
