@@ -138,3 +138,42 @@ struct MapReportTests {
         }
     }
 }
+
+@Suite("map stage: settings it cannot honour")
+struct MapStageErrorTests {
+    @Test func refusalsSayWhatToChange() throws {
+        let dir = try CLI.makeSliceProject(words: 20000)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func experiment(_ map: String) throws {
+            _ = try CLI.python("""
+            import json
+            d = {"name": "m", "stages": {
+              "corpus": {"type": "unzip", "params": {"path": "../data/slice.zip"}},
+              "tokens": {"type": "tokenize", "inputs": {"text": "corpus.text"}},
+              "vocab": {"type": "build-vocab", "inputs": {"tokens": "tokens.tokens"}, "params": {"min_count": 5}},
+              "subsample": {"type": "subsample", "inputs": {"vocab": "vocab.vocab"}},
+              "train": {"type": "train", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"},
+                        "params": {"dim": 8, "epochs": 1, "threads": 1}},
+              "map": {"type": "map", "inputs": {"embeddings": "train.embeddings"}, "params": json.loads('\(map)')}}}
+            json.dump(d, open('\(dir.path)/experiments/m.json', 'w'))
+            """)
+        }
+        // Perplexity above what the vocabulary allows: the error names the stage, the bound and the fix.
+        try experiment(#"{"perplexity": 900, "words": 100000}"#)
+        let high = try CLI.run(["run", "experiments/m.json", "--progress", "none"], cwd: dir)
+        #expect(high.status != 0)
+        #expect(high.stderr.contains("perplexity 900.0 is too high for") && high.stderr.contains("lower perplexity"), "\(high.stderr)")
+        // Out-of-range values are refused before anything runs, with the JSON path.
+        try experiment(#"{"theta": 2, "words": 2}"#)
+        let range = try CLI.run(["run", "experiments/m.json", "--progress", "none"], cwd: dir)
+        #expect(range.status != 0)
+        #expect(range.stderr.contains("stages.map.params.theta") && range.stderr.contains("stages.map.params.words"), "\(range.stderr)")
+        // PCA needs no perplexity; the TSV lands where asked.
+        try experiment(#"{"method": "pca", "words": 50, "tsv": "../out/pca.tsv"}"#)
+        let pca = try CLI.run(["run", "experiments/m.json", "--progress", "none"], cwd: dir)
+        #expect(pca.status == 0, "\(pca.stderr)")
+        #expect(pca.stdout.contains("pca map of 50 words"), "\(pca.stdout)")
+        let tsv = try String(contentsOf: dir.appendingPathComponent("out/pca.tsv"), encoding: .utf8)
+        #expect(tsv.split(separator: "\n").count == 51)
+    }
+}
