@@ -78,6 +78,11 @@ public enum TSNE {
         var divergence: [(Int, Double)] = []
         for iteration in 0..<s.iterations {
             let early = iteration < s.exaggerationIterations
+            if iteration == s.exaggerationIterations && iteration > 0 {
+                // A new phase starts afresh, as scikit-learn's optimiser does: no momentum from
+                // the exaggerated steps, gains back to 1.
+                for d in 0..<(2 * n) { update[d] = 0; gains[d] = 1 }
+            }
             let momentum = early ? 0.5 : 0.8
             let wantKL = (iteration + 1) % klInterval == 0 || iteration + 1 == s.iterations
             let kl = klGradient(y, p, exaggeration: early ? s.exaggeration : 1, theta: s.theta, threads: s.threads,
