@@ -27,7 +27,7 @@ struct ScatterPlotTests {
         }
         // Priority: the first candidate always gets a label when it fits anywhere.
         #expect(placed.first?.index == 0)
-        // Every dropped candidate really had no free position: each of its four boxes hits a
+        // Every dropped candidate really had no free position: each of its eight boxes hits a
         // placed label or the edge (so the greedy pass did not drop labels it could place).
         let placedSet = Set(placed.map(\.index))
         for c in candidates where !placedSet.contains(c.index) {

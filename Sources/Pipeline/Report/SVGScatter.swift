@@ -75,8 +75,8 @@ public struct ScatterPlot {
     /// The baseline's offset below the box's top, in em.
     static let baseline = 0.95
 
-    /// Greedy label placement: for each point in priority order, the first of four positions
-    /// (right, left, above, below the point) whose box stays inside `bounds` and overlaps no
+    /// Greedy label placement: for each point in priority order, the first of eight positions
+    /// (right, left, above, below the point, then diagonally) whose box stays inside `bounds` and overlaps no
     /// label placed before; points with no free position stay unlabelled.
     /// Returns (point index, box, text anchor x, baseline y) for each placed label.
     public static func placeLabels(_ candidates: [(index: Int, x: Double, y: Double, text: String)], fontSize: Double,
@@ -94,9 +94,12 @@ public struct ScatterPlot {
         for c in candidates {
             let w = labelWidth(c.text, fontSize: fontSize), h = fontSize * lineHeight, b = fontSize * baseline
             let gap = 3.0
-            // Right of the point, left, above, below: (box top-left corner) → the text's start and baseline.
+            // Right of the point, left, above, below, then the four diagonals: (box top-left
+            // corner) → the text's start and baseline.
             let corners: [(Double, Double)] = [(c.x + gap, c.y - h / 2), (c.x - gap - w, c.y - h / 2),
-                                               (c.x - w / 2, c.y - gap - h), (c.x - w / 2, c.y + gap)]
+                                               (c.x - w / 2, c.y - gap - h), (c.x - w / 2, c.y + gap),
+                                               (c.x + gap, c.y - gap - h), (c.x - gap - w, c.y - gap - h),
+                                               (c.x + gap, c.y + gap), (c.x - gap - w, c.y + gap)]
             let options = corners.map { (Box(left: $0.0, top: $0.1, right: $0.0 + w, bottom: $0.1 + h), $0.0, $0.1 + b) }
             for (box, tx, ty) in options {
                 guard box.left >= bounds.left, box.right <= bounds.right, box.top >= bounds.top, box.bottom <= bounds.bottom else { continue }
