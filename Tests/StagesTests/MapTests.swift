@@ -228,6 +228,10 @@ struct MapTests {
         var s = TSNESettings()
         s.perplexity = 30
         #expect(throws: MapError.self) { try TSNE.embed(points: y, dimension: 4, settings: s) }
+        // A step size that blows the map up is an error, not a map of NaNs.
+        var wild = TSNESettings()
+        wild.perplexity = 3; wild.learningRate = 1e300; wild.iterations = 100
+        #expect(throws: MapError.self) { try TSNE.embed(points: y, dimension: 4, settings: wild) }
     }
 }
 

@@ -94,6 +94,9 @@ public enum TSNE {
                 y[d] += update[d]
             }
             if let kl {
+                guard kl.isFinite, y.allSatisfy(\.isFinite) else {
+                    throw MapError.invalid("t-SNE diverged at iteration \(iteration + 1) (non-finite coordinates); lower learning_rate or early_exaggeration")
+                }
                 divergence.append((iteration + 1, kl))
                 report(Double(iteration + 1) / Double(s.iterations), String(format: "iteration %d/%d, KL %.3f%@", iteration + 1, s.iterations, kl, early ? " (exaggerated)" : ""))
                 try checkCancelled()
