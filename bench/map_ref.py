@@ -2,7 +2,7 @@
 """Reference 2-D maps (Barnes–Hut t-SNE) of word vectors, for benchmarking our `map` stage.
 
     python map_ref.py VECTORS --method sklearn|opentsne [--words 5000] [--threads 2] [--seed 1]
-                      [--format auto|word2vec-binary|word2vec-text] [--out map.tsv]
+                      [--init pca|random] [--format auto|word2vec-binary|word2vec-text] [--out map.tsv]
                       [--opentsne-params matched|native] [--neighbors exact|auto]
     python map_ref.py VECTORS --score ours.tsv [--threads 2]
 
@@ -18,14 +18,20 @@ to unit length (float64; so euclidean distance ranks neighbours as cosine does) 
   for 250 iterations then 750 iterations without, 1000 in all, Barnes–Hut with theta (angle) 0.5,
   learning rate "auto" as scikit-learn defines it: max(N / 12 / 4, 50), momentum 0.5 then 0.8.
 
+  --init random (default pca) starts both libraries from i.i.d. Gaussian noise of standard
+  deviation 1e-4 drawn from --seed (scikit-learn init="random", openTSNE initialization="random";
+  our stage's init random is the same distribution from its own generator), for a study of the
+  spread over seeds. With pca the start hardly depends on the seed (scikit-learn passes it to its
+  PCA; openTSNE also adds a small jitter drawn from it); the output's "init" says which start ran.
+
   sklearn:  sklearn.manifold.TSNE(perplexity=30, early_exaggeration=12, learning_rate="auto",
-            max_iter=1000, init="pca", method="barnes_hut", angle=0.5, n_jobs=threads,
+            max_iter=1000, init=--init, method="barnes_hut", angle=0.5, n_jobs=threads,
             random_state=seed, n_iter_without_progress=1000, min_grad_norm=0). The last two turn
             off its early stops, so it runs the whole 1000 iterations as ours does (`iterations`
             in the output is its n_iter_ + 1, n_iter_ being the last iteration's index).
             Its 250 exaggerated iterations are fixed in its code.
   opentsne: openTSNE.TSNE(perplexity=30, early_exaggeration=12, early_exaggeration_iter=250,
-            n_iter=750, initialization="pca", negative_gradient_method="bh", theta=0.5,
+            n_iter=750, initialization=--init, negative_gradient_method="bh", theta=0.5,
             n_jobs=threads, random_state=seed, neighbors=--neighbors) and, with
             --opentsne-params matched (default), the optimiser set to scikit-learn's:
             learning_rate = 4 * max(N / 48, 50) in both phases (openTSNE's gradient has no factor
@@ -35,7 +41,7 @@ to unit length (float64; so euclidean distance ranks neighbours as cosine does) 
             norm 5). --neighbors exact (default) uses exact k-nearest neighbours as scikit-learn
             does; openTSNE's own "auto" uses Annoy (approximate) from 1,000 points on.
 
-  Timed: the fit alone (affinities, PCA initialisation, optimisation), wall seconds
+  Timed: the fit alone (affinities, PCA or random initialisation, optimisation), wall seconds
   (time.perf_counter). Then trustworthiness: sklearn.manifold.trustworthiness(X, Y, n_neighbors=10)
   with X the unit rows. --out writes the map as TSV: header "word\\tx\\ty\\tcount", one row per word
   in frequency order (count 0: a vector file has no counts).
@@ -53,10 +59,11 @@ another job holding one of two cores, --threads 2 was up to 25 times slower than
 300-point smoke runs, and OMP_WAIT_POLICY=passive removed most of that. On a shared machine, set
 it (and say so), or compare with --threads 1 as well.
 
-Output: one JSON line on stdout per run: mode, method, words, dim, seconds (fit; null in score
-mode), trustworthiness, score_seconds, peak_rss_mb (ru_maxrss of the whole process right after the
-fit, i.e. reading the vectors and the fit), peak_rss_mb_end (after the trustworthiness too, whose
-N x N distance and rank matrices grow as N squared), the parameters used, versions.
+Output: one JSON line on stdout per run: mode, method, init (fit mode: pca or random), words, dim,
+seconds (fit; null in score mode), trustworthiness, score_seconds, peak_rss_mb (ru_maxrss of the
+whole process right after the fit, i.e. reading the vectors and the fit), peak_rss_mb_end (after the
+trustworthiness too, whose N x N distance and rank matrices grow as N squared), the parameters
+used, versions.
 """
 import argparse
 import json
@@ -88,6 +95,8 @@ def parse_args(argv=None):
     ap.add_argument("--words", type=int, default=5000, help="fit the first N words (default 5000)")
     ap.add_argument("--threads", type=int, default=2, help="n_jobs and OpenMP/BLAS threads (default 2)")
     ap.add_argument("--seed", type=int, default=1, help="random_state (default 1)")
+    ap.add_argument("--init", choices=["pca", "random"], default="pca",
+                    help="start: PCA (default) or Gaussian noise of std 1e-4 from --seed")
     ap.add_argument("--format", choices=["auto", "word2vec-binary", "word2vec-text"], default="auto")
     ap.add_argument("--out", help="write the fitted map here as TSV (word, x, y, count)")
     ap.add_argument("--perplexity", type=float, default=30.0)
@@ -216,7 +225,7 @@ def fit_sklearn(x, args):
     from sklearn.manifold import TSNE
     params = dict(n_components=2, perplexity=args.perplexity, early_exaggeration=args.early_exaggeration,
                   learning_rate="auto", max_iter=args.iterations, n_iter_without_progress=args.iterations,
-                  min_grad_norm=0.0, metric="euclidean", init="pca", method="barnes_hut", angle=args.theta,
+                  min_grad_norm=0.0, metric="euclidean", init=args.init, method="barnes_hut", angle=args.theta,
                   n_jobs=args.threads, random_state=args.seed)
     t = TSNE(**params)
     t0 = time.perf_counter()
@@ -233,7 +242,7 @@ def fit_opentsne(x, args):
     n = x.shape[0]
     params = dict(n_components=2, perplexity=args.perplexity, early_exaggeration=args.early_exaggeration,
                   early_exaggeration_iter=args.exaggeration_iterations,
-                  n_iter=args.iterations - args.exaggeration_iterations, initialization="pca",
+                  n_iter=args.iterations - args.exaggeration_iterations, initialization=args.init,
                   metric="euclidean", negative_gradient_method="bh", theta=args.theta,
                   neighbors=args.neighbors, n_jobs=args.threads, random_state=args.seed)
     if args.opentsne_params == "matched":
@@ -286,7 +295,8 @@ def main():
         fit = fit_sklearn if args.method == "sklearn" else fit_opentsne
         y, secs, params, extra = fit(x, args)
         peak_fit = peak_rss_mb()
-        result = {"mode": "fit", "method": args.method, "words": n, "dim": dim, "seconds": round(secs, 3)}
+        result = {"mode": "fit", "method": args.method, "init": args.init, "words": n, "dim": dim,
+                  "seconds": round(secs, 3)}
         result.update(extra)
         result["params"] = {k: v for k, v in params.items()}
         if args.out:
