@@ -92,4 +92,13 @@ struct SVGChartTests {
         #expect(svg.components(separatedBy: "<circle").count - 1 == 2) // the solid series' two points only
         #expect(svg.contains(">run (epoch mean)</text>"))
     }
+
+    @Test func extremeRangesDoNotTrap() {
+        for (lo, hi) in [(-1e308, 1e308), (0, Double.greatestFiniteMagnitude), (-Double.greatestFiniteMagnitude, -1e300)] {
+            let axis = SVGChart.axis(lo, hi)
+            #expect(!axis.isEmpty)
+        }
+        #expect(SVGChart.tickLabels([1, .infinity], step: .infinity).count == 2)
+        #expect(SVGChart.tickLabels([.nan, 1], step: 1).count == 2)
+    }
 }

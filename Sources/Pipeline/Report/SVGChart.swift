@@ -64,8 +64,9 @@ public enum SVGChart {
     /// 10¹², scientific beyond either end. If rounding still made two alike, one more digit until
     /// they differ.
     static func tickLabels(_ ticks: [Double], step: Double) -> [String] {
-        guard !ticks.isEmpty else { return [] }
-        let maxAbs = ticks.map(abs).max()!
+        guard let maxAbs = ticks.map(abs).max() else { return [] }
+        // Values no chart should meet (overflowing ranges): plain text rather than a trap below.
+        guard maxAbs.isFinite, step.isFinite, step > 0 else { return ticks.map { String(format: "%.6g", $0) } }
         let stepExponent = step > 0 && step.isFinite ? Int(floor(log10(step) + 1e-9)) : 0
         enum Style { case plain, scaled(Double, String), scientific }
         let style: Style
