@@ -51,8 +51,8 @@ set -euo pipefail
 caller=$(pwd)
 cd "$(dirname "$0")/.."
 repo=$(pwd)
-# a relative path given by the caller: from the caller's directory, else from the repo root
-from_caller() { case $1 in /*) echo "$1" ;; *) if [ -e "$caller/$1" ]; then echo "$caller/$1"; else echo "$repo/$1"; fi ;; esac; }
+# from_caller (a relative path: from the caller's directory, else the repo root), release_binary, machine_info
+. "$repo/bench/common.sh"
 
 corpus="" glove_dir=${GLOVE_DIR:+$(from_caller "$GLOVE_DIR")} iterations="" threads=2 repeats=1 quick=0 build=1 keep=0 out=$repo/bench/results
 die() { echo "methods.sh: $*" >&2; exit 2; }
@@ -89,18 +89,7 @@ log() { echo "[methods $(date +%H:%M:%S)] $*" >&2; }
 
 # ---------------------------------------------------------------------------------------------
 # the w2v-pipe binary (as bench/run.py: build unless --no-build, after any other swift build)
-bin=${W2V_PIPE_BIN:-$repo/.build/release/w2v-pipe}
-if [ $build = 1 ] && [ -z "${W2V_PIPE_BIN:-}" ]; then
-  waited=0
-  while pgrep -f swift-build >/dev/null; do
-    [ $waited = 0 ] && log "another swift build is running; waiting for it to finish"
-    sleep 10; waited=$((waited + 10))
-    [ $waited -lt 1800 ] || die "gave up waiting for another swift build"
-  done
-  log "swift build -c release --product w2v-pipe"
-  swift build -c release --product w2v-pipe >/dev/null || die "swift build failed"
-fi
-[ -x "$bin" ] || die "no w2v-pipe binary at $bin (build it, or set W2V_PIPE_BIN)"
+release_binary "$build"
 
 stamp=$(date +%Y%m%d-%H%M%S)-methods$([ $quick = 1 ] && echo -quick || true)
 res=$out/$stamp
@@ -113,12 +102,7 @@ log "work dir $work; results in $res"
 
 # ---------------------------------------------------------------------------------------------
 # machine and versions (printed with the table)
-{
-  echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB," \
-       "flags: $(grep -o -w -E 'avx2|avx512f|fma' /proc/cpuinfo | sort -u | tr '\n' ' ')"
-  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "w2v-pipe: $("$bin" --version 2>/dev/null) ($bin, built $(date -u -r "$bin" '+%Y-%m-%d %H:%M UTC')), repo $(git rev-parse --short HEAD)$(git status --porcelain -- Sources Package.swift | grep -q . && echo +dirty || true)"
-} > "$work/machine"
+machine_info > "$work/machine"
 cat "$work/machine" >&2
 
 # corpus: the zip member, extracted once, is what GloVe and the scipy script read
