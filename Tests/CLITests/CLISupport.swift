@@ -72,6 +72,15 @@ enum CLI {
         return dir
     }
 
+    /// The data stages on `data/slice.zip` (unzip, tokenize, build-vocab with min_count 5,
+    /// subsample), as entries of a Python dict literal for an experiment's "stages".
+    static let sliceDataStages = """
+      "corpus": {"type": "unzip", "params": {"path": "../data/slice.zip"}},
+      "tokens": {"type": "tokenize", "inputs": {"text": "corpus.text"}},
+      "vocab": {"type": "build-vocab", "inputs": {"tokens": "tokens.tokens"}, "params": {"min_count": 5}},
+      "subsample": {"type": "subsample", "inputs": {"vocab": "vocab.vocab"}},
+    """
+
     /// stage id → output digests, from `status --json`.
     static func digests(_ project: URL, _ experiment: String = "experiments/data-only.json", store: String = "artifacts") throws -> [String: String] {
         let r = try run(["status", experiment, "--json", "--store", store, "--verify"], cwd: project)

@@ -148,10 +148,7 @@ struct MapStageErrorTests {
             _ = try CLI.python("""
             import json
             d = {"name": "m", "stages": {
-              "corpus": {"type": "unzip", "params": {"path": "../data/slice.zip"}},
-              "tokens": {"type": "tokenize", "inputs": {"text": "corpus.text"}},
-              "vocab": {"type": "build-vocab", "inputs": {"tokens": "tokens.tokens"}, "params": {"min_count": 5}},
-              "subsample": {"type": "subsample", "inputs": {"vocab": "vocab.vocab"}},
+              \(CLI.sliceDataStages)
               "train": {"type": "train", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"},
                         "params": {"dim": 8, "epochs": 1, "threads": 1}},
               "map": {"type": "map", "inputs": {"embeddings": "train.embeddings"}, "params": json.loads('\(map)')}}}

@@ -10,10 +10,7 @@ struct MethodsTests {
         _ = try CLI.python("""
         import json
         d = {"name": "m", "stages": {
-          "corpus": {"type": "unzip", "params": {"path": "../data/slice.zip"}},
-          "tokens": {"type": "tokenize", "inputs": {"text": "corpus.text"}},
-          "vocab": {"type": "build-vocab", "inputs": {"tokens": "tokens.tokens"}, "params": {"min_count": 5}},
-          "subsample": {"type": "subsample", "inputs": {"vocab": "vocab.vocab"}},
+          \(CLI.sliceDataStages)
           "sgns": {"type": "train", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"},
                    "params": {"dim": 16, "epochs": 1, "threads": 1, "seed": 3}},
           "co10": {"type": "cooccur", "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab"}, "params": {"window": 10}},

@@ -39,8 +39,6 @@ struct QuadTree {
         for i in 0..<n { insert(i) }
     }
 
-    var nodeCount: Int { nodes.count }
-
     @inline(__always)
     private static func quadrant(_ node: Node, _ x: Double, _ y: Double) -> Int {
         (x >= node.centreX ? 1 : 0) + (y >= node.centreY ? 2 : 0)

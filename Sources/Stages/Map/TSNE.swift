@@ -29,7 +29,6 @@ public struct TSNEResult: Sendable {
     public var coordinates: [Double]
     /// (iteration, KL divergence) every `klInterval` iterations and at the end.
     public var divergence: [(iteration: Int, kl: Double)]
-    public var neighbours: Int
     public var learningRate: Double
 }
 
@@ -62,7 +61,7 @@ public enum TSNE {
         var y: [Double]
         switch s.initialization {
         case .pca:
-            y = try principalComponents(space, threads: s.threads)
+            y = try principalComponents(space)
             let mean = (0..<n).reduce(0.0) { $0 + y[2 * $1] } / Double(n)
             let sd = sqrt((0..<n).reduce(0.0) { $0 + (y[2 * $1] - mean) * (y[2 * $1] - mean) } / Double(n))
             let scale = sd > 0 ? 1e-4 / sd : 1
@@ -102,7 +101,7 @@ public enum TSNE {
                 try checkCancelled()
             }
         }
-        return TSNEResult(coordinates: y, divergence: divergence.map { (iteration: $0.0, kl: $0.1) }, neighbours: k, learningRate: rate)
+        return TSNEResult(coordinates: y, divergence: divergence.map { (iteration: $0.0, kl: $0.1) }, learningRate: rate)
     }
 
     /// Per-point buffers of the gradient pass.
@@ -262,10 +261,10 @@ public enum TSNE {
     /// The projection of the centred points on their first two principal components (x, y per
     /// point), each component's sign fixed so that its largest loading is positive.
     public static func principalComponents(points: [Float], dimension: Int) throws -> [Double] {
-        try principalComponents(PointSet(values: points, dimension: dimension), threads: 1)
+        try principalComponents(PointSet(values: points, dimension: dimension))
     }
 
-    static func principalComponents(_ space: PointSet, threads: Int) throws -> [Double] {
+    static func principalComponents(_ space: PointSet) throws -> [Double] {
         let n = space.count, dim = space.dimension
         guard n >= 2, dim >= 1 else { throw MapError.invalid("PCA needs at least 2 points") }
         var mean = [Double](repeating: 0, count: dim)

@@ -33,10 +33,9 @@ enum MapReport {
                     ScatterPlot.Point(x: Double(map.coordinates[2 * i]), y: Double(map.coordinates[2 * i + 1]), title: words[i], group: membership[i])
                 }
                 let title = r.maps.count > 1 ? "\(r.name) · \(m.stage)" : r.name
-                var plot = ScatterPlot(title: title, points: points,
+                let plot = ScatterPlot(title: title, points: points,
                                        groups: kept.enumerated().map { ScatterPlot.Group(name: $1.name, colour: ScatterPlot.palette[$0]) },
                                        labelled: Array(0..<min(labelCount, map.count)))
-                plot.size = 720
                 let (svg, labels) = plot.svg()
                 let method = map.description["method"]?.canonicalText.replacingOccurrences(of: "\"", with: "") ?? "map"
                 var facts = ["\(method), \(Format.grouped(map.count)) most frequent words"]
