@@ -16,17 +16,27 @@ struct ArtifactDecodingFuzzTests {
     }
 
     /// Writes a payload with `write`, returns its bytes.
-    func payload(kind: String, _ write: (ArtifactWriter) throws -> Void) throws -> [UInt8] {
-        let w = try store.makeWriter(kind: kind, formatVersion: 1)
-        try write(w)
-        let record = try store.commit(w)
-        return try store.open(record.digest, kind: kind, maxVersion: 1).withPayload { Array($0) }
+    /// The format version each kind is written in here (the newest this build writes).
+    func version(_ kind: String) -> UInt16 {
+        switch kind {
+        case ArtifactKind.tokens: return TokenStream.formatVersion
+        case ArtifactKind.text: return CorpusText.formatVersion
+        default: return 1
+        }
     }
 
-    func reader(kind: String, bytes: [UInt8]) throws -> ArtifactReader {
-        let w = try store.makeWriter(kind: kind, formatVersion: 1)
+    func payload(kind: String, _ write: (ArtifactWriter) throws -> Void) throws -> [UInt8] {
+        let w = try store.makeWriter(kind: kind, formatVersion: version(kind))
+        try write(w)
+        let record = try store.commit(w)
+        return try store.open(record.digest, kind: kind, maxVersion: version(kind)).withPayload { Array($0) }
+    }
+
+    func reader(kind: String, bytes: [UInt8], version: UInt16? = nil) throws -> ArtifactReader {
+        let v = version ?? self.version(kind)
+        let w = try store.makeWriter(kind: kind, formatVersion: v)
         try bytes.withUnsafeBytes { try w.write($0) }
-        return try store.open(try store.commit(w).digest, kind: kind, maxVersion: 1)
+        return try store.open(try store.commit(w).digest, kind: kind, maxVersion: v)
     }
 
     /// Damaged variants of `bytes`: each of the first 16 words set to values that do not fit,

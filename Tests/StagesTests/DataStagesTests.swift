@@ -1,3 +1,4 @@
+import CLibzip
 import Crypto
 import Foundation
 import Pipeline
@@ -62,7 +63,7 @@ struct DataStagesTests {
         #expect(vocab.coveredTokens == 8)
         // Tokenizer ids are first-seen: a b c z → vocab ids 0 1 2, z dropped.
         #expect(Array(vocab.remap) == [0, 1, 2, Vocabulary.dropped])
-        let tokens = try TokenStream(try store.open(record(results["tokens"])!.outputs["tokens"]!.digest, kind: "tokens", maxVersion: 1))
+        let tokens = try TokenStream(try store.open(record(results["tokens"])!.outputs["tokens"]!.digest, kind: "tokens", maxVersion: TokenStream.formatVersion))
         #expect(Array(tokens.ids) == [0, 1, 2, 0, 3, 1, 0, 2, 0])
     }
 
@@ -102,9 +103,12 @@ struct DataStagesTests {
             while out.count % 8 != 0 { out.append(0) }
             return out
         }
-        var tokens = u64(9) + u64(4) + u64(0) + [4, 2, 2, 1].flatMap { u64($0) } + strings(["a", "b", "c", "z"])
-        tokens += [0, 1, 2, 0, 3, 1, 0, 2, 0].flatMap { u32($0) }
+        // Format 2: ids first (written as they stream), then counts, words, and the trailer
+        // (ids, tokens, sentences, words, mode, flags, pruned words, pruned tokens).
+        var tokens = [0, 1, 2, 0, 3, 1, 0, 2, 0].flatMap { u32($0) }
         while tokens.count % 8 != 0 { tokens.append(0) }
+        tokens += [4, 2, 2, 1].flatMap { u64($0) } + strings(["a", "b", "c", "z"])
+        tokens += [9, 9, 0, 4, 0, 0, 0, 0].flatMap { u64($0) }
         #expect(try payload("tokens", "tokens") == tokens)
 
         var vocab = u64(3) + u64(2) + u64(0) + u64(9) + u64(8) + u64(4) + [4, 2, 2].flatMap { u64($0) } + strings(["a", "b", "c"])
@@ -115,7 +119,17 @@ struct DataStagesTests {
         #expect(Array(sub[0..<8]) == u64(3))
         #expect(Array(sub[8..<16]) == u64((0.1).bitPattern))
         #expect(sub.count == 32 + 3 * 4 + 4)
-        // The text artifact is the member's bytes unchanged.
-        #expect(try payload("corpus", "text") == Array(" a b c a z b a c a".utf8))
+        // The text artifact refers to the member in place: archive, name, size and CRC.
+        let text = try JSONDecoder().decode(TextManifest.self, from: Data(try payload("corpus", "text")))
+        #expect(text.sources.count == 1)
+        #expect(text.sources.first?.kind == .zipMember)
+        #expect(text.sources.first?.member == "text8")
+        #expect(text.sources.first?.bytes == 18)
+        #expect(text.sources.first?.path == dir.appendingPathComponent("tiny.zip").standardizedFileURL.path)
+        #expect(text.sources.first?.crc32 == crc32Of(Array(" a b c a z b a c a".utf8)))
+    }
+
+    func crc32Of(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
     }
 }

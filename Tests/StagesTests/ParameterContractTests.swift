@@ -94,6 +94,8 @@ struct ParameterContractTests {
                     case (.string, .string(let s)), (.inputFile, .string(let s)), (.outputPath, .string(let s)):
                         #expect(!s.isEmpty, "\(path) accepted an empty string")
                     case (.stringList, .array(let items)): #expect(items.allSatisfy { $0.stringValue != nil }, "\(path)")
+                    // Lists that take one string as a list of one (unzip's members, read-text's files).
+                    case (.stringList, .string(let s)): #expect(!s.isEmpty && stored == .array([.string(s)]), "\(path)")
                     default: Issue.record("\(path) accepted \(value.displayText) for \(spec.type.expectation)")
                     }
                 } catch let e as SpecError {

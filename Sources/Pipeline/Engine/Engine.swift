@@ -130,7 +130,8 @@ public final class Engine {
             var reasons = blocking
             if let ref {
                 let partial = StageIdentity(type: stage.type.typeName, implementationVersion: stage.type.implementationVersion,
-                                            parameters: params, inputs: ref.inputs, files: ref.files.merging(files) { $1 })
+                                            parameters: params, inputs: ref.inputs, files: ref.files.merging(files) { $1 },
+                                            keysFilePaths: stage.type.outputsReferToInputFiles)
                 reasons += partial.reasons(comparedTo: ref, inputProducers: stage.inputs).filter { $0 != .recordMissing }
             } else {
                 reasons.append(.neverRun)
@@ -139,7 +140,8 @@ public final class Engine {
             return Evaluation(status: .stale(reasons, key: nil), identity: nil)
         }
         let identity = StageIdentity(type: stage.type.typeName, implementationVersion: stage.type.implementationVersion,
-                                     parameters: params, inputs: inputs, files: files)
+                                     parameters: params, inputs: inputs, files: files,
+                                     keysFilePaths: stage.type.outputsReferToInputFiles)
         let key = identity.key
         if let record = store.runRecord(key: key) {
             var problems: [StaleReason] = []

@@ -255,11 +255,14 @@ extension ParameterField {
              decode: { v, _ in if case .string(let s) = v { return E(rawValue: s) } else { return nil } })
     }
 
+    /// A list of strings. With `acceptsSingle`, one string is also accepted and means a list of
+    /// one (so `"*.txt"` and `["*.txt"]` are the same value and the same stage key).
     public static func strings(_ name: String, _ keyPath: WritableKeyPath<Owner, [String]> & Sendable,
-                               identity: ParameterIdentity = .value, help: String) -> Self {
+                               identity: ParameterIdentity = .value, acceptsSingle: Bool = false, help: String) -> Self {
         make(name, keyPath, .stringList, identity: identity, required: false, nullable: false, help: help,
              encode: { .array($0.map { .string($0) }) },
              decode: { v, _ in
+                 if acceptsSingle, let one = ParameterCheck.string(v) { return [one] }
                  guard case .array(let items) = v else { return nil }
                  let strings = items.compactMap(\.stringValue)
                  return strings.count == items.count ? strings : nil

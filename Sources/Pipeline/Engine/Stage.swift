@@ -51,6 +51,11 @@ public protocol Stage: Sendable {
 
     /// Reads inputs and writes outputs through the context. Must not invent paths.
     static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome
+
+    /// Whether the outputs name the stage's input files by path instead of copying them (a
+    /// corpus read in place): the files' paths then enter the stage key beside their contents,
+    /// so a moved file reruns the stage. Default false: a file is keyed by its content only.
+    static var outputsReferToInputFiles: Bool { get }
 }
 
 /// A stage whose input files can be explained or downloaded when missing (`w2v-pipe fetch`).
@@ -78,6 +83,8 @@ public struct ParameterTypeMismatch: Error, CustomStringConvertible {
 }
 
 extension Stage {
+    public static var outputsReferToInputFiles: Bool { false }
+
     /// The parameter declarations, for help, validation messages and sweeps.
     public static var parameters: [ParameterSpec] { Parameters.specs }
 

@@ -70,6 +70,11 @@ public final class StageContext: @unchecked Sendable {
     /// and remove them before `run` returns (or unlink them right after opening them).
     public var scratchDirectory: String { store.tmpDirectory }
 
+    /// The SHA-256 of a file the stage reads (hex), from the store's cache when the file's size,
+    /// inode and times are unchanged since it was last hashed (the engine hashed the stage's
+    /// file parameters already, so this is cheap for them).
+    public func fileDigest(_ url: URL) throws -> String { try store.fileDigest(url).digest }
+
     public var isCancelled: Bool { cancellation.isCancelled }
 
     public func checkCancelled() throws { try cancellation.check() }

@@ -9,6 +9,8 @@ public enum StaleReason: Equatable, Sendable, CustomStringConvertible {
     case inputChanged(slot: String, from: String)
     case fileChanged(parameter: String, path: String)
     case fileMissing(parameter: String, path: String)
+    /// Same content at another path, for a stage whose outputs refer to its files by path.
+    case fileMoved(parameter: String, from: String, to: String)
     /// An upstream stage will run first; this one reruns only if that changes its output.
     case upstreamPending([String])
     case outputMissing(String)
@@ -26,6 +28,7 @@ public enum StaleReason: Equatable, Sendable, CustomStringConvertible {
         case .inputChanged(let slot, let from): return "input `\(slot)` changed (from \(from))"
         case .fileChanged(let p, let path): return "input file changed (\(p): \(path))"
         case .fileMissing(let p, let path): return "input file missing (\(p): \(path))"
+        case .fileMoved(let p, let a, let b): return "input file moved (\(p): \(a) → \(b)); its output refers to the file by path"
         case .upstreamPending(let stages):
             return "waits on \(stages.map { "`\($0)`" }.joined(separator: ", ")) (reruns only if its output changes)"
         case .outputMissing(let o): return "output `\(o)` missing"
@@ -44,6 +47,7 @@ public enum StaleReason: Equatable, Sendable, CustomStringConvertible {
         case .inputChanged: return "input-changed"
         case .fileChanged: return "file-changed"
         case .fileMissing: return "file-missing"
+        case .fileMoved: return "file-moved"
         case .upstreamPending: return "upstream-pending"
         case .outputMissing: return "output-missing"
         case .outputCorrupted: return "output-corrupted"
@@ -68,10 +72,25 @@ public struct StageIdentity: Sendable {
     public var parameters: [String: JSONValue]
     public var inputs: [String: String]
     public var files: [String: FileRecord]
+    /// Whether the files' paths, not only their contents, are part of the key (a stage whose
+    /// outputs refer to its input files by path: `Stage.outputsReferToInputFiles`).
+    public var keysFilePaths = false
+
+    public init(type: String, implementationVersion: Int, parameters: [String: JSONValue], inputs: [String: String],
+                files: [String: FileRecord], keysFilePaths: Bool = false) {
+        self.type = type
+        self.implementationVersion = implementationVersion
+        self.parameters = parameters
+        self.inputs = inputs
+        self.files = files
+        self.keysFilePaths = keysFilePaths
+    }
 
     public var key: String {
         var fileDigests: [String: JSONValue] = [:]
-        for (k, v) in files { fileDigests[k] = .string(v.digest) }
+        for (k, v) in files {
+            fileDigests[k] = keysFilePaths ? .object(["digest": .string(v.digest), "path": .string(v.path)]) : .string(v.digest)
+        }
         let canonical: JSONValue = .object([
             "type": .string(type),
             "version": .integer(Int64(implementationVersion)),
@@ -97,8 +116,12 @@ public struct StageIdentity: Sendable {
         for slot in Set(ref.inputs.keys).union(inputs.keys).sorted() where ref.inputs[slot] != inputs[slot] {
             out.append(.inputChanged(slot: slot, from: inputProducers[slot]?.description ?? (inputs[slot] == nil ? "no stage: it is no longer wired" : "?")))
         }
-        for (p, f) in files.sorted(by: { $0.key < $1.key }) where ref.files[p]?.digest != f.digest {
-            out.append(.fileChanged(parameter: p, path: f.path))
+        for (p, f) in files.sorted(by: { $0.key < $1.key }) {
+            if ref.files[p]?.digest != f.digest {
+                out.append(.fileChanged(parameter: p, path: f.path))
+            } else if keysFilePaths, let old = ref.files[p]?.path, old != f.path {
+                out.append(.fileMoved(parameter: p, from: old, to: f.path))
+            }
         }
         return out.isEmpty ? [.recordMissing] : out
     }

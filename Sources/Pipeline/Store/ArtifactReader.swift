@@ -87,6 +87,14 @@ public final class ArtifactReader: @unchecked Sendable {
             let n = min(chunk, p.count - offset)
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: p[offset..<(offset + n)]))
             offset += n
+            // Let the pages go once hashed, so verifying a large artifact does not hold it all in
+            // memory (read-only file pages: dropping them loses nothing).
+            if let base, n == chunk {
+                let page = 4096
+                let from = (ArtifactHeader.size + offset - n) / page * page
+                let to = (ArtifactHeader.size + offset) / page * page
+                if to > from { madvise(base + from, to - from, MADV_DONTNEED) }
+            }
         }
         guard Array(hasher.finalize()) == header.payloadSHA256 else { throw ArtifactError.corrupted(file: path) }
     }
@@ -117,6 +125,15 @@ public struct PayloadCursor {
     }
 
     public var remaining: Int { bytes.count - offset }
+    public var payloadCount: Int { bytes.count }
+
+    /// Moves to `position` (a payload offset), e.g. to a trailer written last by a streaming writer.
+    public mutating func seek(to position: Int, _ what: String) throws {
+        guard position >= 0, position <= bytes.count else {
+            throw ArtifactError.malformed(file: file, detail: "\(what) at offset \(position) lies outside the \(bytes.count)-byte payload")
+        }
+        offset = position
+    }
 
     mutating func need(_ n: Int, _ what: String) throws {
         guard n >= 0, offset + n <= bytes.count else {

@@ -116,7 +116,7 @@ public final class ArtifactStore: Sendable {
         try? atomicWrite(Data(stamp.utf8), to: verifiedPath(digest), sync: false)
     }
 
-    static func statStamp(_ path: String) -> String? {
+    public static func statStamp(_ path: String) -> String? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         return "\(st.st_size) \(st.st_ino) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
@@ -225,8 +225,15 @@ public final class ArtifactStore: Sendable {
 
     /// The SHA-256 of an external file, cached by (path, size, inode, mtime, ctime) so an
     /// unchanged input is not re-hashed on every run.
+    ///
+    /// A folder's digest covers the names and digests of the regular files beneath it (hidden
+    /// ones, whose names start with `.`, left out), each file cached as above.
     public func fileDigest(_ url: URL) throws -> FileRecord {
         let path = url.standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return try folderDigest(path)
+        }
         guard let stamp = Self.statStamp(path) else { throw StoreError.io(operation: "read", path: path, errno: errno) }
         let cacheName = SHA256.hash(data: Data(path.utf8)).hexString
         let cachePath = root.appendingPathComponent("cache/files/\(cacheName)").path
@@ -254,6 +261,38 @@ public final class ArtifactStore: Sendable {
         let digest = hasher.finalize().hexString
         try? atomicWrite(Data("\(stamp)\n\(digest)\n".utf8), to: cachePath, sync: false)
         return FileRecord(path: path, digest: digest, bytes: total)
+    }
+
+    /// The regular files beneath `folder`, as paths relative to it, sorted bytewise; hidden
+    /// files and folders (names starting with `.`) are left out.
+    public static func filesBeneath(_ folder: String) throws -> [String] {
+        var out: [String] = []
+        func walk(_ relative: String) throws {
+            let dir = relative.isEmpty ? folder : folder + "/" + relative
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: dir) }
+            catch { throw StoreError.io(operation: "list", path: dir, errno: errno == 0 ? EACCES : errno) }
+            for name in names where !name.hasPrefix(".") {
+                let rel = relative.isEmpty ? name : relative + "/" + name
+                var st = stat()
+                guard stat(folder + "/" + rel, &st) == 0 else { continue }
+                if st.st_mode & S_IFMT == S_IFDIR { try walk(rel) }
+                else if st.st_mode & S_IFMT == S_IFREG { out.append(rel) }
+            }
+        }
+        try walk("")
+        return out.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    private func folderDigest(_ path: String) throws -> FileRecord {
+        var hasher = SHA256()
+        var total: UInt64 = 0
+        for rel in try Self.filesBeneath(path) {
+            let record = try fileDigest(URL(fileURLWithPath: path + "/" + rel))
+            hasher.update(data: Data("\(rel)\t\(record.digest)\n".utf8))
+            total += record.bytes
+        }
+        return FileRecord(path: path, digest: "folder:" + hasher.finalize().hexString, bytes: total)
     }
 
     // MARK: Housekeeping

@@ -23,14 +23,6 @@ extension EmbeddingTable: ArtifactType { public static var artifactKind: String 
 extension CooccurrenceMatrix: ArtifactType { public static var artifactKind: String { ArtifactKind.cooccur } }
 extension WordMap: ArtifactType { public static var artifactKind: String { ArtifactKind.map } }
 
-/// The `text` artifact: the corpus bytes, unchanged (format 1), memory-mapped.
-public struct CorpusText: ArtifactType {
-    public static var artifactKind: String { ArtifactKind.text }
-    public static let formatVersion: UInt16 = 1
-    public let reader: ArtifactReader
-    public init(_ reader: ArtifactReader) throws { self.reader = reader }
-}
-
 /// The input slots the word2vec stages share, typed by the artifact they carry.
 public enum Slots {
     public static let text = Input<CorpusText>("text")

@@ -555,6 +555,7 @@ final class CountingWorker: @unchecked Sendable {
         var before: [UInt32] = []
         var p = begin - 1
         while p >= 0 && before.count < w {
+            if job.tokens[p] == TokenStream.sentenceEnd { break } // no window crosses a sentence end
             if let id = try job.keptID(at: p) { before.append(id) }
             p -= 1
         }
@@ -577,6 +578,10 @@ final class CountingWorker: @unchecked Sendable {
                     while position < chunkEnd {
                         let current = position
                         position += 1
+                        if job.tokens[current] == TokenStream.sentenceEnd {
+                            filled = 0 // a new sentence: nothing before it is in any window
+                            continue
+                        }
                         guard let id = try job.keptID(at: current) else { continue }
                         used &+= 1
                         pairs &+= prefix[filled]

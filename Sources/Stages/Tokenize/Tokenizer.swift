@@ -1,37 +1,82 @@
 import Foundation
 import Pipeline
 
-/// Splits text into word ids over a first-seen word table, on several threads: the text is
-/// cut at separators into one piece per thread, each piece gets its own table, and the tables
-/// are merged in piece order, so the ids equal those of a single pass whatever the thread count.
+/// Splits a stream of text into word ids over a first-seen word table, in memory bounded by the
+/// table and a few fixed buffers, whatever the length of the text.
 ///
-/// Tokens longer than `maxTokenBytes` are dropped and counted (`Result.droppedLongTokenCount`):
-/// a text without separators (a binary file, a base64 blob, a corpus whose newlines were lost)
-/// would otherwise become one giant "word" stored in the vocabulary.
+/// A reader thread fills blocks of `blockBytes` (cut after a separator, so no word is split);
+/// each block is cut at separators into one piece per thread, each piece is tokenized with its
+/// own small table, and the pieces are merged into the global table in text order, so the ids
+/// equal those of a single pass whatever the thread count. The ids go out block by block
+/// (`emit`), never held whole.
+///
+/// Tokens longer than `maxTokenBytes` are dropped and counted: a text without separators (a
+/// binary file, a base64 blob, a corpus whose newlines were lost) would otherwise become one
+/// giant "word". When the table passes `maxTableWords` distinct words, the rarest are pruned
+/// as word2vec.c does (`ReduceVocab`): words seen at most once so far, then at most twice, …,
+/// until the table is under the limit. A pruned word keeps its id (its earlier occurrences
+/// stay in the stream, as a word no vocabulary keeps); if it occurs again it gets a new id.
 public final class Tokenizer: Sendable {
     /// The longest token kept, in bytes (after lower-casing in normalize mode, which keeps byte
-    /// lengths). Longer runs of word bytes are skipped without being copied, so memory stays
-    /// bounded whatever the input. The longest English dictionary words are under 50 bytes;
-    /// 1,000 leaves room for URLs, identifiers and long compounds in other languages.
+    /// lengths). The longest English dictionary words are under 50 bytes; 1,000 leaves room for
+    /// URLs, identifiers and long compounds in other languages.
     public static let maxTokenBytes = 1_000
+    /// Text per block: the unit of reading, of parallel work and of pruning checks.
+    public static let defaultBlockBytes = 16 << 20
+    /// The default limit on distinct words held while tokenizing: about 60 bytes each, so
+    /// 10 million words take about 0.6 GB (word2vec.c starts pruning at 21 million).
+    public static let defaultMaxTableWords = 10_000_000
+    static let sentenceEnd = TokenStream.sentenceEnd
 
+    public struct Options: Sendable {
+        public var sentences = false
+        public var maxTableWords = Tokenizer.defaultMaxTableWords
+        public var threads = 1
+        public var blockBytes = Tokenizer.defaultBlockBytes
+        public init(sentences: Bool = false, maxTableWords: Int = Tokenizer.defaultMaxTableWords, threads: Int = 1,
+                    blockBytes: Int = Tokenizer.defaultBlockBytes) {
+            self.sentences = sentences
+            self.maxTableWords = maxTableWords
+            self.threads = threads
+            self.blockBytes = blockBytes
+        }
+    }
+
+    /// What a run produced besides the ids.
+    public struct Summary {
+        public var textBytes: UInt64 = 0
+        /// Word tokens emitted (sentence ends not counted).
+        public var tokenCount = 0
+        public var sentenceCount = 0
+        /// Tokens longer than `maxTokenBytes`, dropped.
+        public var droppedLongTokenCount = 0
+        /// Words pruned from the table (`maxTableWords`) and their occurrences before that.
+        public var prunedWords = 0
+        public var prunedTokens: UInt64 = 0
+        /// Pruning rounds and the highest count pruned.
+        public var pruneRounds = 0
+        public var pruneFloor: UInt64 = 0
+        /// The largest the table grew (distinct words held at once).
+        public var peakTableWords = 0
+    }
+
+    /// An in-memory result (`tokenize(_:threads:)`), for small texts and tests.
     public struct Result {
         public let words: [String]
         public let counts: [UInt64]
-        /// Token ids, one buffer per piece, in text order. Freed with the result.
+        /// Token ids in text order (one chunk); sentence ends included in sentence mode.
         public let idChunks: [UnsafeBufferPointer<UInt32>]
-        public var tokenCount: Int { idChunks.reduce(0) { $0 + $1.count } }
-        /// Tokens longer than `Tokenizer.maxTokenBytes` that were dropped (not in `words`,
-        /// `counts` or `idChunks`). Worth a line in the stage summary when non-zero.
-        public let droppedLongTokenCount: Int
-        let owner: [UnsafeMutablePointer<UInt32>]
+        public var tokenCount: Int { summary.tokenCount }
+        public var droppedLongTokenCount: Int { summary.droppedLongTokenCount }
+        public let summary: Summary
+        let owner: UnsafeMutablePointer<UInt32>
 
-        public func deallocate() { for p in owner { p.deallocate() } }
+        public func deallocate() { owner.deallocate() }
     }
 
     public let mode: TokenizationMode
     /// Byte classes: 0 separator, 1 word byte, 2 digit (spelled out in normalize mode).
-    private let classes: [UInt8]
+    let classes: [UInt8]
     private let lower: [UInt8]
     static let digitWords = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -53,55 +98,117 @@ public final class Tokenizer: Sendable {
         self.lower = lower
     }
 
-    /// Tokenizes `text`. `progress` receives the fraction of bytes done (approximate).
-    public func tokenize(_ text: UnsafeRawBufferPointer, threads: Int, progress: @escaping @Sendable (Double) -> Void = { _ in },
-                         isCancelled: () -> Bool = { false }) throws -> Result {
-        let bytes = text.bindMemory(to: UInt8.self)
-        let pieces = split(bytes, into: text.count < 1 << 20 ? 1 : max(1, threads))
-        let results = WorkerResults<Piece>(count: pieces.count)
-        if let base = bytes.baseAddress {
-            let shared = WorkerPointer(base) // read only, while `text` is borrowed
+    /// Tokenizes a text held in memory (one pass of the streaming tokenizer).
+    public func tokenize(_ text: UnsafeRawBufferPointer, threads: Int, sentences: Bool = false,
+                         maxTableWords: Int = Tokenizer.defaultMaxTableWords,
+                         blockBytes: Int = Tokenizer.defaultBlockBytes) throws -> Result {
+        var ids: [UInt32] = []
+        let shared = TextPointer(text)
+        let options = Options(sentences: sentences, maxTableWords: maxTableWords, threads: threads, blockBytes: blockBytes)
+        let (summary, table) = try run(options, produce: { body in try body(shared.bytes) },
+                                       emit: { ids.append(contentsOf: $0) })
+        var words = [String]()
+        var counts = [UInt64]()
+        let entryOf = table.entryByID()
+        for id in 0..<entryOf.count {
+            let e = Int(entryOf[id])
+            words.append(e < 0 ? "" : table.table.string(e))
+            counts.append(e < 0 ? 0 : table.table.counts[e])
+        }
+        let owner = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, ids.count))
+        _ = UnsafeMutableBufferPointer(start: owner, count: ids.count).initialize(from: ids)
+        return Result(words: words, counts: counts, idChunks: [UnsafeBufferPointer(start: owner, count: ids.count)],
+                      summary: summary, owner: owner)
+    }
+
+    /// Tokenizes the text `produce` delivers: it runs on a reader thread and passes the text,
+    /// in chunks of any size, to its argument. `emit` gets the ids block by block, on the
+    /// calling thread. Returns the summary and the final word table (ids → words, counts).
+    func run(_ options: Options,
+             produce: @escaping @Sendable (_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+             emit: (UnsafeBufferPointer<UInt32>) throws -> Void,
+             progress: (UInt64) -> Void = { _ in },
+             isCancelled: () -> Bool = { false }) throws -> (Summary, GlobalWordTable) {
+        let blockBytes = max(options.blockBytes, 2 * (Self.maxTokenBytes + 1))
+        let pipe = BlockPipe(buffers: 2, capacity: blockBytes)
+        let classes = self.classes
+        let reader = Thread {
+            pipe.produce(classes: classes, maxToken: Self.maxTokenBytes, produce: produce)
+        }
+        reader.name = "w2v-pipe text reader"
+        reader.start()
+        defer { pipe.stopAndJoin() }
+
+        let threads = max(1, options.threads)
+        let states = (0..<threads).map { _ in PieceState() }
+        let global = GlobalWordTable()
+        var summary = Summary()
+        var wordsSinceSentenceEnd = 0
+        var pruneFloor: UInt64 = 1
+        while let block = pipe.next() {
+            let bytes = UnsafeBufferPointer(start: UnsafePointer(block.buffer), count: block.count)
+            let pieces = split(bytes, into: block.count < 1 << 20 ? 1 : threads)
+            let shared = WorkerPointer(UnsafePointer(block.buffer))
+            let sentences = options.sentences
+            let skipLeading = block.skipLeadingRun
             Parallel.forEach(pieces.count, threads: pieces.count) { k in
                 let range = pieces[k]
-                let piece = UnsafeBufferPointer(start: shared.base + range.lowerBound, count: range.count)
-                results.store(k, self.tokenizePiece(piece, report: k == 0 ? { f in progress(f * 0.9) } : nil))
+                let piece = UnsafeBufferPointer(start: UnsafePointer(shared.base + range.lowerBound), count: range.count)
+                self.tokenizePiece(piece, into: states[k], sentences: sentences, skipLeadingRun: k == 0 && skipLeading)
             }
-        } else {
-            results.store(0, tokenizePiece(UnsafeBufferPointer(start: nil, count: 0), report: nil))
-        }
-        let done = results.collected()
-        let tables = done.map { $0?.table }
-        let dropped = done.map { $0?.droppedLong ?? 0 }
-        let idBuffers = done.compactMap { $0.map { ($0.ids, $0.count) } }
-        if isCancelled() {
-            for (p, _) in idBuffers { p.deallocate() }
-            throw CancelledError()
-        }
-        // Merge: piece 0's table becomes the global one; later pieces map their ids into it.
-        let global = tables[0]!
-        for k in 1..<max(1, pieces.count) {
-            let local = tables[k]!
-            var map = [UInt32](repeating: 0, count: local.count)
-            for e in 0..<local.count {
-                let w = local.word(e)
-                map[e] = global.id(of: w.baseAddress ?? UnsafePointer(bitPattern: 1)!, length: w.count,
-                                   hash: WordTable.hash(w.baseAddress ?? UnsafePointer(bitPattern: 1)!, w.count),
-                                   increment: local.counts[e])
+            // Merge the pieces in text order; drop empty sentences.
+            for k in 0..<pieces.count {
+                let state = states[k]
+                summary.droppedLongTokenCount += state.droppedLong
+                let local = state.table
+                state.ensureMapCapacity(local.count)
+                for e in 0..<local.count {
+                    let w = local.word(e)
+                    state.map[e] = try global.id(of: w, count: local.counts[e])
+                }
+                let ids = state.ids
+                var m = 0, words = 0
+                for i in 0..<state.count {
+                    let t = ids[i]
+                    if t == Self.sentenceEnd {
+                        if wordsSinceSentenceEnd > 0 {
+                            ids[m] = t
+                            m &+= 1
+                            summary.sentenceCount += 1
+                            wordsSinceSentenceEnd = 0
+                        }
+                    } else {
+                        ids[m] = state.map[Int(t)]
+                        m &+= 1
+                        words &+= 1
+                        wordsSinceSentenceEnd &+= 1
+                    }
+                }
+                summary.tokenCount += words
+                try emit(UnsafeBufferPointer(start: ids, count: m))
             }
-            let (ids, n) = idBuffers[k]
-            map.withUnsafeBufferPointer { m in
-                for i in 0..<n { ids[i] = m[Int(ids[i])] }
+            summary.peakTableWords = max(summary.peakTableWords, global.count)
+            while global.count > options.maxTableWords {
+                let (words, tokens) = global.prune(countAtMost: pruneFloor)
+                summary.prunedWords += words
+                summary.prunedTokens += tokens
+                summary.pruneRounds += 1
+                summary.pruneFloor = pruneFloor
+                pruneFloor += 1
             }
+            summary.textBytes += UInt64(block.count)
+            pipe.recycle(block.buffer)
+            progress(summary.textBytes)
+            if isCancelled() { throw CancelledError() }
         }
-        progress(1)
-        var words = [String]()
-        words.reserveCapacity(global.count)
-        for e in 0..<global.count { words.append(global.string(e)) }
-        let counts = Array(UnsafeBufferPointer(start: global.counts, count: global.count))
-        return Result(words: words, counts: counts,
-                      idChunks: idBuffers.map { UnsafeBufferPointer(start: $0.0, count: $0.1) },
-                      droppedLongTokenCount: dropped.reduce(0, +),
-                      owner: idBuffers.map(\.0))
+        if let error = pipe.producerError { throw error }
+        // Every sentence ends with a marker, the last one too.
+        if options.sentences && wordsSinceSentenceEnd > 0 {
+            var end = Self.sentenceEnd
+            try withUnsafePointer(to: &end) { try emit(UnsafeBufferPointer(start: $0, count: 1)) }
+            summary.sentenceCount += 1
+        }
+        return (summary, global)
     }
 
     /// Cuts the text into `n` ranges that begin and end at separators.
@@ -117,50 +224,46 @@ public final class Tokenizer: Sendable {
         return (0..<n).map { cuts[$0]..<cuts[$0 + 1] }
     }
 
-    /// What one worker hands back: its own table and ids (no other thread touches them).
-    struct Piece {
-        var table: WordTable
-        var ids: UnsafeMutablePointer<UInt32>
-        var count: Int
-        var droppedLong: Int
-    }
-
-    /// Tokenizes one piece: its word table, its ids and their count, and how many tokens longer
-    /// than `maxTokenBytes` it dropped.
-    private func tokenizePiece(_ piece: UnsafeBufferPointer<UInt8>, report: ((Double) -> Void)?) -> Piece {
-        let table = WordTable(expectedWords: 1 << 17)
-        var capacity = max(1024, piece.count / 4)
-        var ids = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+    /// Tokenizes one piece into `state` (its own table, its ids, its count of dropped long
+    /// tokens). With `sentences`, each newline writes a sentence-end marker. With
+    /// `skipLeadingRun`, word bytes at the very start continue a too-long token of the block
+    /// before and are skipped without being counted again.
+    private func tokenizePiece(_ piece: UnsafeBufferPointer<UInt8>, into state: PieceState, sentences: Bool, skipLeadingRun: Bool) {
+        let table = state.table
+        table.removeAll()
+        state.ensureCapacity(min(piece.count + 1, 1 << 16))
         var n = 0
         var droppedLong = 0
         let maxToken = Self.maxTokenBytes
         let normalize = mode == .normalize
-        // Digit words get fixed ids up front only when they occur; look them up lazily.
+        let newline = sentences ? UInt8(0x0A) : UInt8(0x20) // a space never ends a sentence
+        let marker = Self.sentenceEnd
+        // Digit words are looked up when they first occur.
         var digitIDs = [UInt32](repeating: UInt32.max, count: 10)
-        // Lower-cased token bytes (normalize mode); never more than one kept token.
-        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: maxToken)
-        defer { scratch.deallocate() }
+        let scratch = state.scratch
         classes.withUnsafeBufferPointer { cls in
             lower.withUnsafeBufferPointer { low in
                 guard let base = piece.baseAddress else { return }
                 let end = piece.count
                 var i = 0
-                var nextReport = 1 << 24
+                if skipLeadingRun {
+                    while i < end, cls[Int(base[i])] != 0 { i += 1 }
+                }
                 while i < end {
                     var c = cls[Int(base[i])]
                     while c == 0 {
+                        if base[i] == newline && sentences {
+                            if n == state.capacity { state.grow(keeping: n) }
+                            state.ids[n] = marker
+                            n &+= 1
+                        }
                         i += 1
                         if i == end { break }
                         c = cls[Int(base[i])]
                     }
                     if i == end { break }
-                    if n == capacity {
-                        let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity * 2)
-                        bigger.moveInitialize(from: ids, count: n)
-                        ids.deallocate()
-                        ids = bigger
-                        capacity *= 2
-                    }
+                    if n == state.capacity { state.grow(keeping: n) }
+                    let ids = state.ids
                     if c == 2 {
                         let d = Int(base[i] - UInt8(ascii: "0"))
                         if digitIDs[d] == UInt32.max {
@@ -169,7 +272,7 @@ public final class Tokenizer: Sendable {
                         }
                         ids[n] = digitIDs[d]
                         table.counts[Int(digitIDs[d])] &+= 1
-                        n += 1
+                        n &+= 1
                         i += 1
                         continue
                     }
@@ -200,16 +303,239 @@ public final class Tokenizer: Sendable {
                         continue
                     }
                     ids[n] = normalize ? table.id(of: scratch, length: len, hash: h) : table.id(of: base + start, length: len, hash: h)
-                    n += 1
-                    if i >= nextReport, let report {
-                        report(Double(i) / Double(end))
-                        nextReport += 1 << 24
-                    }
+                    n &+= 1
                 }
             }
         }
-        return Piece(table: table, ids: ids, count: n, droppedLong: droppedLong)
+        state.count = n
+        state.droppedLong = droppedLong
     }
 }
 
+/// A borrowed text handed to the reader thread of `Tokenizer.tokenize(_:threads:)`, which
+/// joins before the borrow ends.
+private struct TextPointer: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+}
 
+/// One worker's reusable state: its table, its ids, its scratch. Touched by one worker during a
+/// block's parallel step and by the calling thread between steps.
+final class PieceState: @unchecked Sendable {
+    let table = WordTable(expectedWords: 1 << 15)
+    var ids: UnsafeMutablePointer<UInt32>
+    var capacity: Int
+    var count = 0
+    var droppedLong = 0
+    var map: UnsafeMutablePointer<UInt32>
+    var mapCapacity = 1 << 15
+    let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: Tokenizer.maxTokenBytes)
+
+    init() {
+        capacity = 1 << 16
+        ids = .allocate(capacity: capacity)
+        map = .allocate(capacity: mapCapacity)
+    }
+
+    deinit { ids.deallocate(); map.deallocate(); scratch.deallocate() }
+
+    func ensureCapacity(_ n: Int) {
+        if n > capacity {
+            ids.deallocate()
+            capacity = n
+            ids = .allocate(capacity: n)
+        }
+    }
+
+    func grow(keeping n: Int) {
+        let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity * 2)
+        bigger.moveInitialize(from: ids, count: n)
+        ids.deallocate()
+        ids = bigger
+        capacity *= 2
+    }
+
+    func ensureMapCapacity(_ n: Int) {
+        if n > mapCapacity {
+            map.deallocate()
+            mapCapacity = n
+            map = .allocate(capacity: n)
+        }
+    }
+}
+
+/// The global table of a tokenizer run: words with their counts and stable ids. Entries are
+/// compacted when words are pruned; ids never change (`gids` maps entries to ids).
+final class GlobalWordTable {
+    private(set) var table = WordTable(expectedWords: 1 << 17)
+    private var gids: [UInt32] = []
+    /// Ids handed out so far (pruned ones included).
+    private(set) var idCount = 0
+
+    var count: Int { table.count }
+
+    func id(of word: UnsafeBufferPointer<UInt8>, count: UInt64) throws -> UInt32 {
+        let before = table.count
+        let e = Int(table.id(of: word.baseAddress!, length: word.count, hash: WordTable.hash(word.baseAddress!, word.count), increment: count))
+        if table.count > before {
+            guard idCount < Int(Tokenizer.sentenceEnd) - 1 else { throw TokenizeError.tooManyWords(idCount) }
+            gids.append(UInt32(idCount))
+            idCount += 1
+        }
+        return gids[e]
+    }
+
+    /// Removes the words seen at most `floor` times; returns how many and their occurrences.
+    func prune(countAtMost floor: UInt64) -> (words: Int, tokens: UInt64) {
+        let old = table
+        let fresh = WordTable(expectedWords: max(16, old.count / 2))
+        var freshIDs: [UInt32] = []
+        var words = 0
+        var tokens: UInt64 = 0
+        for e in 0..<old.count {
+            let c = old.counts[e]
+            if c <= floor {
+                words += 1
+                tokens += c
+                continue
+            }
+            let w = old.word(e)
+            _ = fresh.id(of: w.baseAddress!, length: w.count, hash: WordTable.hash(w.baseAddress!, w.count), increment: c)
+            freshIDs.append(gids[e])
+        }
+        table = fresh
+        gids = freshIDs
+        return (words, tokens)
+    }
+
+    /// Per id, its entry in `table`, or -1 for a pruned id.
+    func entryByID() -> [Int32] {
+        var out = [Int32](repeating: -1, count: idCount)
+        for e in 0..<table.count { out[Int(gids[e])] = Int32(e) }
+        return out
+    }
+}
+
+/// Hands blocks of text from the reader thread to the tokenizer: a fixed set of buffers going
+/// round (filled by the reader, tokenized, recycled), so memory does not grow with the text.
+/// `@unchecked Sendable`: every field is touched under `condition`'s lock only.
+final class BlockPipe: @unchecked Sendable {
+    struct Block {
+        let buffer: UnsafeMutablePointer<UInt8>
+        let count: Int
+        /// The block starts inside a too-long token whose start the block before dropped.
+        let skipLeadingRun: Bool
+    }
+
+    private let condition = NSCondition()
+    private let capacity: Int
+    private let all: [UnsafeMutablePointer<UInt8>]
+    private var free: [UnsafeMutablePointer<UInt8>]
+    private var full: [Block] = []
+    private var producerFinished = false
+    private var stopRequested = false
+    private(set) var producerError: Error?
+
+    init(buffers: Int, capacity: Int) {
+        self.capacity = capacity
+        all = (0..<buffers).map { _ in .allocate(capacity: capacity) }
+        free = all
+    }
+
+    deinit { for b in all { b.deallocate() } }
+
+    /// The reader thread's loop: fills blocks with what `produce` delivers, each cut after its
+    /// last separator (the rest starts the next block).
+    func produce(classes: [UInt8], maxToken: Int, produce: (_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+        do {
+            guard var current = takeFree() else { return finish(nil) }
+            var used = 0
+            var skipLeading = false
+            func cut() throws {
+                // The last separator, looking no further back than one maximal token.
+                var s = used - 1
+                let lowest = max(0, used - (maxToken + 1))
+                while s >= lowest && classes[Int(current[s])] != 0 { s -= 1 }
+                guard let next = takeFree() else { throw CancelledError() }
+                if s >= lowest {
+                    let carry = used - (s + 1)
+                    next.update(from: current + s + 1, count: carry)
+                    send(Block(buffer: current, count: s + 1, skipLeadingRun: skipLeading))
+                    skipLeading = false
+                    used = carry
+                } else {
+                    // No separator near the end: the tail is a token too long to keep, which the
+                    // tokenizer drops; the next block skips the rest of it.
+                    send(Block(buffer: current, count: used, skipLeadingRun: skipLeading))
+                    skipLeading = true
+                    used = 0
+                }
+                current = next
+            }
+            try produce { chunk in
+                guard var p = chunk.baseAddress else { return }
+                var left = chunk.count
+                while left > 0 {
+                    let n = min(left, capacity - used)
+                    (current + used).update(from: p.assumingMemoryBound(to: UInt8.self), count: n)
+                    used += n
+                    p += n
+                    left -= n
+                    if used == capacity { try cut() }
+                }
+            }
+            if used > 0 { send(Block(buffer: current, count: used, skipLeadingRun: skipLeading)) }
+            else { recycle(current) }
+            finish(nil)
+        } catch {
+            finish(error is CancelledError && isStopping ? nil : error)
+        }
+    }
+
+    private var isStopping: Bool { condition.lock(); defer { condition.unlock() }; return stopRequested }
+
+    private func takeFree() -> UnsafeMutablePointer<UInt8>? {
+        condition.lock(); defer { condition.unlock() }
+        while free.isEmpty && !stopRequested { condition.wait() }
+        return stopRequested ? nil : free.removeLast()
+    }
+
+    private func send(_ block: Block) {
+        condition.lock()
+        full.append(block)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func finish(_ error: Error?) {
+        condition.lock()
+        producerFinished = true
+        if producerError == nil { producerError = error }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next filled block, nil when the reader is done (or failed: see `producerError`).
+    func next() -> Block? {
+        condition.lock(); defer { condition.unlock() }
+        while full.isEmpty && !producerFinished { condition.wait() }
+        if producerError != nil { return nil }
+        return full.isEmpty ? nil : full.removeFirst()
+    }
+
+    func recycle(_ buffer: UnsafeMutablePointer<UInt8>) {
+        condition.lock()
+        free.append(buffer)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Tells the reader to stop and waits until it has returned (its buffers are ours again).
+    func stopAndJoin() {
+        condition.lock()
+        stopRequested = true
+        condition.broadcast()
+        while !producerFinished { condition.wait() }
+        condition.unlock()
+    }
+}

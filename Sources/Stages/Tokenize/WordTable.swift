@@ -112,6 +112,13 @@ final class WordTable {
         }
     }
 
+    /// Empties the table, keeping its memory for the next use.
+    func removeAll() {
+        slots.update(repeating: -1, count: capacity)
+        count = 0
+        arenaUsed = 0
+    }
+
     func word(_ e: Int) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: arena + offsets[e], count: Int(lengths[e]))
     }

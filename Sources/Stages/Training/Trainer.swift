@@ -6,13 +6,16 @@ import Pipeline
 ///
 /// Each epoch, worker `w` of `threads` walks its own contiguous slice of the token stream. Tokens
 /// are remapped to vocabulary ids (OOV dropped), subsampled per occurrence, and grouped into
-/// sentences of at most 1000 kept words (as word2vec.c); windows never cross a sentence boundary.
+/// sentences of at most 1000 kept words (as word2vec.c), also ended by the stream's sentence-end
+/// markers (`TokenStream.sentenceEnd`, sentence mode); windows never cross a sentence boundary.
 /// The learning rate decays linearly over the whole run from `learningRate` to
 /// `learningRate × minLearningRateFraction`, driven by the global count of processed tokens, which
 /// workers publish every ~10k tokens.
 public struct Trainer {
     public let configuration: TrainingConfiguration
     public let corpus: TrainingCorpus
+    /// Word tokens in the stream (sentence ends not counted): the words of one epoch.
+    public let wordTokenCount: Int
     let alias: AliasTable
     let sigmoid: SigmoidTable
 
@@ -36,8 +39,13 @@ public struct Trainer {
         for r in corpus.remap where r != UInt32.max && Int(r) >= v { badRemap = true; break }
         if badRemap { throw TrainingError.invalidConfiguration("remap contains vocabulary ids ≥ \(v)") }
         var maxToken: UInt32 = 0
-        for t in corpus.tokens { maxToken = max(maxToken, t) }
-        if !corpus.tokens.isEmpty && Int(maxToken) >= corpus.remap.count {
+        var sentenceEnds = 0
+        let end = TokenStream.sentenceEnd
+        for t in corpus.tokens {
+            if t == end { sentenceEnds &+= 1 } else { maxToken = max(maxToken, t) }
+        }
+        wordTokenCount = corpus.tokens.count - sentenceEnds
+        if wordTokenCount > 0 && Int(maxToken) >= corpus.remap.count {
             throw TrainingError.invalidConfiguration("token id \(maxToken) outside remap (\(corpus.remap.count) entries)")
         }
         self.configuration = configuration
@@ -67,7 +75,7 @@ public struct Trainer {
             throw TrainingError.invalidConfiguration(
                 "model is \(model.vocabularySize)×\(model.dimension), corpus/configuration need \(corpus.vocabularySize)×\(cfg.dimension)")
         }
-        let job = TrainingJob(configuration: cfg, corpus: corpus, alias: alias, sigmoid: sigmoid,
+        let job = TrainingJob(configuration: cfg, corpus: corpus, wordTokenCount: wordTokenCount, alias: alias, sigmoid: sigmoid,
                               model: model, isCancelled: isCancelled)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -146,7 +154,7 @@ final class TrainingJob: @unchecked Sendable {
     private var epochLoss = 0.0
     private var epochPairs = 0
 
-    init(configuration: TrainingConfiguration, corpus: TrainingCorpus, alias: AliasTable, sigmoid: SigmoidTable,
+    init(configuration: TrainingConfiguration, corpus: TrainingCorpus, wordTokenCount: Int, alias: AliasTable, sigmoid: SigmoidTable,
          model: EmbeddingModel, isCancelled: @escaping @Sendable () -> Bool) {
         config = configuration
         tokens = corpus.tokens
@@ -158,7 +166,7 @@ final class TrainingJob: @unchecked Sendable {
         input = model.inputVectors
         output = model.outputVectors
         self.isCancelled = isCancelled
-        totalWords = corpus.tokens.count * configuration.epochs
+        totalWords = wordTokenCount * configuration.epochs
         alpha = configuration.learningRate
         minAlpha = configuration.learningRate * configuration.minLearningRateFraction
         curveStep = max(1, totalWords / 100)
@@ -232,6 +240,7 @@ final class TrainingJob: @unchecked Sendable {
         let batched = cfg.batchedNegatives && !isCBOW
         let mean = cfg.cbowMean
         let maxLen = Trainer.maxSentenceLength
+        let sentenceEnd = TokenStream.sentenceEnd
         // Publish at least ~200 times per slice so small corpora still get a fine loss curve.
         let syncEvery = max(100, min(Trainer.syncInterval, (end - begin) / 200))
         var rng = Word2VecRandom(seed: cfg.seed &+ UInt64(epoch) &* 0xD1B5_4A32_D192_ED03, worker: worker)
@@ -290,8 +299,11 @@ final class TrainingJob: @unchecked Sendable {
                         // Build one sentence of kept words.
                         var len = 0
                         while pos < end && len < maxLen {
-                            let v = remap[Int(tokens[pos])]
+                            let t = tokens[pos]
                             pos &+= 1
+                            // A sentence end (sentence mode) closes the sentence: no window crosses it.
+                            if t == sentenceEnd { if len > 0 { break } else { continue } }
+                            let v = remap[Int(t)]
                             localWords &+= 1
                             if v == UInt32.max { continue }
                             let kp = keep[Int(v)]
