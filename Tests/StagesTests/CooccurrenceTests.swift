@@ -74,15 +74,20 @@ struct CooccurrenceTests {
     /// `window` before it, adding the weight to both (i, j) and (j, i).
     func reference(_ c: Corpus, window: Int, weighting: CooccurrenceWeighting, seed: UInt64 = 1) -> [[Double]] {
         var kept: [Int] = []
+        // A sentence end breaks every window: no pair spans it.
+        var sentenceStart = 0
+        var starts: [Int] = []
         for (p, t) in c.tokens.enumerated() {
+            if t == TokenStream.sentenceEnd { sentenceStart = kept.count; continue }
             let id = c.remap[Int(t)]
             if id == Vocabulary.dropped { continue }
             if let keep = c.keep, !(keep[Int(id)] >= 1 || CooccurrenceCounter.subsampleDraw(seed: seed, position: p) < keep[Int(id)]) { continue }
             kept.append(Int(id))
+            starts.append(sentenceStart)
         }
         var x = [[Double]](repeating: [Double](repeating: 0, count: c.size), count: c.size)
         for q in kept.indices {
-            for d in 1...window where q - d >= 0 {
+            for d in 1...window where q - d >= starts[q] {
                 let wgt = weighting.weight(distance: d, window: window)
                 x[kept[q]][kept[q - d]] += wgt
                 x[kept[q - d]][kept[q]] += wgt
@@ -186,6 +191,38 @@ struct CooccurrenceTests {
         let empty = try count(Corpus([], size: 3), window: 5, threads: 2).matrix
         #expect(empty.nonZeroCount == 0)
         #expect(empty.rowSums() == [0, 0, 0])
+    }
+
+    @Test func sentenceEndsStopEveryWindow() throws {
+        // "a b c | d e f": with a window of 10, nothing of the first sentence pairs with the second.
+        let e = TokenStream.sentenceEnd
+        let c = Corpus(tokens: [0, 1, 2, e, 3, 4, 5, e], remap: [0, 1, 2, 3, 4, 5], size: 6)
+        let m = try count(c, window: 10).matrix
+        m.withCSR { csr in
+            for i in 0..<3 { for j in 3..<6 { #expect(csr.value(row: i, column: j) == 0 && csr.value(row: j, column: i) == 0) } }
+            #expect(csr.value(row: 0, column: 2) > 0 && csr.value(row: 3, column: 5) > 0)
+        }
+        expectMatches(m, reference(c, window: 10, weighting: .harmonic))
+    }
+
+    /// Random sentence ends (runs of them too) on a Zipf corpus, split across threads at any
+    /// point, with subsampling: the counts are the definition's, which never crosses a sentence end.
+    @Test(arguments: [1, 3])
+    func sentenceEndsMatchTheDefinitionAcrossThreads(threads: Int) throws {
+        var c = Self.zipf(tokens: 20_000, size: 300, extra: 20, seed: UInt64(threads))
+        var rng = Word2VecRandom(seed: 11, worker: threads)
+        var tokens: [UInt32] = []
+        for t in c.tokens {
+            tokens.append(t)
+            if rng.next() % 9 == 0 { tokens.append(TokenStream.sentenceEnd) }
+            if rng.next() % 97 == 0 { tokens.append(TokenStream.sentenceEnd) }
+        }
+        c.tokens = tokens
+        c.keep = (0..<c.size).map { $0 < 10 ? 0.5 : 1 }
+        for window in [1, 5, 15] {
+            let counted = try count(c, window: window, weighting: .harmonic, threads: threads, memoryMB: 4)
+            expectMatches(counted.matrix, reference(c, window: window, weighting: .harmonic))
+        }
     }
 
     @Test func aWordNextToItselfCountsFromBothSides() throws {

@@ -509,3 +509,44 @@ func singleThreadTrainingIsDeterministic(kind: ModelKind) throws {
     #expect(resumed.epochsTrained == 2)
     #expect(resumed.inputVectors.toArray() != first.inputVectors.toArray())
 }
+
+/// The trainer's sentences (inside which every window is drawn) end at the stream's sentence
+/// ends: on a crafted stream, at `maxSentenceLength`, and on random streams against the rule.
+@Test func trainerSentencesEndAtSentenceEnds() {
+    let e = TokenStream.sentenceEnd
+    func sentences(_ tokens: [UInt32], remap: [UInt32], keep: [Float], maxLength: Int = 1000) -> (sentences: [[Int32]], words: Int) {
+        var out: [[Int32]] = []
+        var words = 0
+        var rng = Word2VecRandom(seed: 1, worker: 0)
+        let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: maxLength)
+        defer { buffer.deallocate() }
+        tokens.withUnsafeBufferPointer { t in
+            remap.withUnsafeBufferPointer { r in
+                keep.withUnsafeBufferPointer { k in
+                    var pos = 0
+                    while pos < t.count {
+                        let n = TrainingJob.nextSentence(tokens: t.baseAddress!, position: &pos, end: t.count, remap: r.baseAddress!,
+                                                         keep: k.baseAddress!, rng: &rng, into: buffer, maxLength: maxLength, words: &words)
+                        if n > 0 { out.append(Array(UnsafeBufferPointer(start: buffer, count: n))) }
+                    }
+                }
+            }
+        }
+        return (out, words)
+    }
+    // Token 4 is out of the vocabulary; empty sentences vanish.
+    let crafted = sentences([0, 1, e, e, 2, 4, e, 4, e, 3], remap: [0, 1, 2, 3, UInt32.max], keep: [1, 1, 1, 1])
+    #expect(crafted.sentences == [[0, 1], [2], [3]])
+    #expect(crafted.words == 6)
+    #expect(sentences([0, 1, 2, 3, 0, e, 1], remap: [0, 1, 2, 3], keep: [1, 1, 1, 1], maxLength: 2).sentences == [[0, 1], [2, 3], [0], [1]])
+    // Random streams: every sentence lies between two consecutive markers of the stream.
+    var rng = TestRNG(s: 5)
+    for _ in 0..<20 {
+        var tokens: [UInt32] = []
+        for _ in 0..<500 { tokens.append(rng.next() % 6 == 0 ? e : UInt32(rng.next() % 8)) }
+        let got = sentences(tokens, remap: (0..<8).map { UInt32($0) }, keep: [Float](repeating: 1, count: 8)).sentences
+        var want: [[Int32]] = [[]]
+        for t in tokens { if t == e { want.append([]) } else { want[want.count - 1].append(Int32(t)) } }
+        #expect(got == want.filter { !$0.isEmpty })
+    }
+}

@@ -228,6 +228,31 @@ final class TrainingJob: @unchecked Sendable {
         return (alpha, stop)
     }
 
+    /// Reads the next sentence from `tokens[position..<end]` into `sentence`: the words kept
+    /// (in the vocabulary, and drawn by subsampling), until `maxLength` are kept, the slice ends,
+    /// or a sentence-end marker (`TokenStream.sentenceEnd`) follows at least one kept word (a
+    /// marker with none kept yet is skipped: an empty sentence). Returns the sentence's length;
+    /// adds the words read (markers not counted) to `words`.
+    @inline(__always)
+    static func nextSentence(tokens: UnsafePointer<UInt32>, position pos: inout Int, end: Int,
+                             remap: UnsafePointer<UInt32>, keep: UnsafePointer<Float>, rng: inout Word2VecRandom,
+                             into sentence: UnsafeMutablePointer<Int32>, maxLength: Int, words: inout Int) -> Int {
+        var len = 0
+        while pos < end && len < maxLength {
+            let t = tokens[pos]
+            pos &+= 1
+            if t == TokenStream.sentenceEnd { if len > 0 { break } else { continue } }
+            let v = remap[Int(t)]
+            words &+= 1
+            if v == UInt32.max { continue }
+            let kp = keep[Int(v)]
+            if kp < 1 && !(rng.unitFloat() < kp) { continue }
+            sentence[len] = Int32(bitPattern: v)
+            len &+= 1
+        }
+        return len
+    }
+
     func runWorker(epoch: Int, worker: Int) {
         let cfg = config
         let threads = cfg.threads
@@ -240,7 +265,6 @@ final class TrainingJob: @unchecked Sendable {
         let batched = cfg.batchedNegatives && !isCBOW
         let mean = cfg.cbowMean
         let maxLen = Trainer.maxSentenceLength
-        let sentenceEnd = TokenStream.sentenceEnd
         // Publish at least ~200 times per slice so small corpora still get a fine loss curve.
         let syncEvery = max(100, min(Trainer.syncInterval, (end - begin) / 200))
         var rng = Word2VecRandom(seed: cfg.seed &+ UInt64(epoch) &* 0xD1B5_4A32_D192_ED03, worker: worker)
@@ -296,21 +320,9 @@ final class TrainingJob: @unchecked Sendable {
                     var localWords = 0, localPairs = 0, localKept = 0
                     var localLoss = 0.0
                     while pos < end {
-                        // Build one sentence of kept words.
-                        var len = 0
-                        while pos < end && len < maxLen {
-                            let t = tokens[pos]
-                            pos &+= 1
-                            // A sentence end (sentence mode) closes the sentence: no window crosses it.
-                            if t == sentenceEnd { if len > 0 { break } else { continue } }
-                            let v = remap[Int(t)]
-                            localWords &+= 1
-                            if v == UInt32.max { continue }
-                            let kp = keep[Int(v)]
-                            if kp < 1 && !(rng.unitFloat() < kp) { continue }
-                            sentence[len] = Int32(bitPattern: v)
-                            len &+= 1
-                        }
+                        // One sentence of kept words; windows are drawn inside it only.
+                        let len = TrainingJob.nextSentence(tokens: tokens, position: &pos, end: end, remap: remap, keep: keep,
+                                                           rng: &rng, into: sentence, maxLength: maxLen, words: &localWords)
                         localKept &+= len
                         var sentenceLoss: Float = 0
                         for i in 0..<len {

@@ -27,7 +27,7 @@ public enum UnzipStage: FetchableInputs {
             .file("path", \.path, required: true, nullable: false, help: "the zip archive, relative to the experiment file"),
             .string("member", \.member, help: "the one member to read (same as members: [name])"),
             .strings("members", \.members, acceptsSingle: true,
-                     help: "members to read, in this order: names or globs (* ? [..]; * also matches /), a list or one string; default: every file member in name order (folders, __MACOSX/ and hidden files left out)"),
+                     help: "members to read, in this order: names or globs (* ? [..]; * also matches /), a list or one string; default: every file member in name order. Folders, __MACOSX/ and hidden files are left out (globs skip them too)"),
             .string("url", \.url, identity: .ignored, help: "where `w2v-pipe fetch` downloads the archive from when it is missing"),
             .integer("expected_bytes", \.expectedBytes, in: 0...Int64.max, identity: .ignored, help: "the archive's size as published; a download of another size is rejected"),
             .string("sha256", \.sha256, identity: .ignored, help: "the archive's SHA-256 as published (hex); a download with another digest is rejected"),
@@ -75,10 +75,11 @@ public enum UnzipStage: FetchableInputs {
         if let name = p.member { return [try archive.select(name)] }
         let files = archive.members.filter { !$0.name.hasSuffix("/") }
         guard !files.isEmpty else { throw ZipError.noMembers(path: archive.path) }
+        // Folders' resource forks (__MACOSX/) and hidden files are never text; globs skip them too.
+        let text = files.filter { m in
+            !m.name.hasPrefix("__MACOSX/") && !m.name.split(separator: "/").contains { $0.hasPrefix(".") }
+        }
         if p.members.isEmpty {
-            let text = files.filter { m in
-                !m.name.hasPrefix("__MACOSX/") && !m.name.split(separator: "/").contains { $0.hasPrefix(".") }
-            }
             guard !text.isEmpty else { throw ZipError.noMembers(path: archive.path) }
             return text.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         }
@@ -87,7 +88,7 @@ public enum UnzipStage: FetchableInputs {
         for pattern in p.members {
             let matches: [ZipArchive.Member]
             if Glob.isPattern(pattern) {
-                matches = files.filter { Glob.matches(pattern, $0.name) }
+                matches = text.filter { Glob.matches(pattern, $0.name) }
                     .sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
                 guard !matches.isEmpty else {
                     throw ZipError.memberNotFound(path: archive.path, member: pattern, available: files.map(\.name))
