@@ -29,7 +29,8 @@ public enum BuildVocabStage: Stage {
         let covered = built.counts.reduce(0, +)
         let pct = 100 * Double(covered) / Double(max(1, tokens.tokenCount))
         return StageOutcome(
-            summary: "\(Format.grouped(built.words.count)) words with count ≥ \(minCount) of \(Format.grouped(tokens.wordCount)), covering \(Format.grouped(covered)) tokens (\(String(format: "%.1f", pct))%)",
+            summary: "\(Format.grouped(built.words.count)) words with count ≥ \(minCount) of \(Format.grouped(tokens.wordCount - tokens.prunedWords)), covering \(Format.grouped(covered)) tokens (\(String(format: "%.1f", pct))%)"
+                + (tokens.prunedWords > 0 ? "; \(Format.grouped(tokens.prunedWords)) rare words were pruned while tokenizing" : ""),
             metrics: ["vocabulary_size": .integer(Int64(built.words.count)), "covered_tokens": .integer(Int64(covered))])
     }
 
