@@ -169,6 +169,7 @@ if lines_ok; then
 fi
 largest=$((kmax * member_bytes)) avail=$(df -B1 --output=avail "$work" | tail -n 1 | tr -d ' ')
 need=$((3 * largest))
+grouped() { echo "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }   # 1234567 → 1,234,567
 gbytes() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e9 }'; }
 if [ $((avail + present)) -lt $need ]; then
   die "not enough free disk space in $work: $(gbytes "$avail") GB free$([ $present = 0 ] || echo " (plus $(gbytes $present) GB of corpora already there)"), but 3 × the largest corpus ($(gbytes $largest) GB) = $(gbytes $need) GB is needed; free some space, pass smaller --sizes, or another --work"
@@ -240,7 +241,7 @@ PY
   lines_ok || die "made $lines but its size does not match what the generator reported"
 fi
 read -r lines_bytes lines_words lines_lines < <(sed -n 2p "$meta")
-log "lines.txt: $lines_bytes bytes, $lines_words words in $lines_lines lines"
+log "lines.txt: $(grouped "$lines_bytes") bytes, $(grouped "$lines_words") words in $(grouped "$lines_lines") lines"
 
 for k in "${ks[@]}"; do
   f=$(corpus_file "$k") want=$((k * lines_bytes))
@@ -345,7 +346,7 @@ run_row() {
       failed=$((failed + 1))
       return 1
     fi
-    log "    wall $wall s, peak RSS $((rss / 1024)) MB, tokenize $tok s, $(grep -o '[0-9,]* tokens' "$L.out" | head -n 1)"
+    log "    wall $wall s, peak RSS $((rss / 1024)) MB, tokenize $tok s, $(grouped "$ntok") tokens"
   done
   return 0
 }
@@ -393,7 +394,7 @@ PY
   sampler=""
   local wall rss wps tsec stages
   read -r wall rss < <(tail -n 1 "$L.time")
-  wps=$(grep -E ' train +ran in ' "$L.out" | grep -o -E '[0-9.]+[KMG]? words/s' | head -n 1 || true)
+  wps=$(grep -E ' train +ran in ' "$L.out" | grep -o -E '[0-9.]+[kKMG]? words/s' | head -n 1 || true)
   tsec=$(awk '$2 == "train" && $3 == "ran" && $4 == "in" { print $5 }' "$L.out")
   stages=$(grep -E '^[0-9]+ stages: ' "$L.out" | sed 's/, in [0-9.]* s$//' || true)
   {
@@ -404,7 +405,8 @@ PY
     echo "$label's last run (data stages reused: ${stages:-?})."
     echo
     if [ $rc != 0 ] || [ -z "$wps" ]; then
-      echo "**FAILED** (exit $rc): $(last_line "$L.err" "$L.out") (logs: $L.out, $L.err)"
+      if [ $rc != 0 ]; then echo "**FAILED** (exit $rc): $(last_line "$L.err" "$L.out") (logs: $L.out, $L.err)"
+      else echo "**FAILED**: no words/s in a train \"ran in\" line of the output (logs: $L.out, $L.err)"; fi
     else
       echo "- words/s: **$wps** (the train stage's summary line); train stage ran in $tsec s"
       echo "- process: wall $wall s, peak RSS $((rss / 1024)) MB (/usr/bin/time)"
@@ -415,7 +417,7 @@ PY
       local bbytes=${big%% *} bpath=${big#* } note=""
       if [ -n "$tokinfo" ]; then
         read -r tdig tbytes ttok <<< "$tokinfo"
-        if [ "$(basename "$bpath")" = "$tdig" ]; then note="the tokens artifact (tokenize run record: $ttok tokens)"
+        if [ "$(basename "$(dirname "$bpath")")$(basename "$bpath")" = "$tdig" ]; then note="the tokens artifact (tokenize run record: $ttok tokens)"
         else note="not the tokens artifact, which is $((tbytes / 1048576)) MB ($tbytes bytes)"; fi
       fi
       echo "- tokens artifact: $((bbytes / 1048576)) MB ($bbytes bytes): the largest file under the store's objects/ after the data" \
@@ -528,9 +530,10 @@ PY
   echo "# Data stages at corpus scale"
   echo
   echo "read-text → tokenize (text8, sentences lines) → build-vocab (min_count 5) on corpus-S.txt (lines.txt × round(S × 10))" \
-       "and folder-1/ (10 × lines.txt); unzip → tokenize (text8, sentences none) → build-vocab on $(basename "$corpus");" \
+       "$([ $has_folder = 1 ] && echo "and folder-1/ (10 hard links to lines.txt)" || true)" | sed 's/ *$/;/'
+  echo "unzip → tokenize (text8, sentences none) → build-vocab on $(basename "$corpus");" \
        "$repeats run(s) each, a fresh store every run. lines.txt: $(basename "$corpus")'s $member cut into lines of 5–40 words" \
-       "($lines_bytes bytes, $lines_words words, $lines_lines lines)."
+       "($(grouped "$lines_bytes") bytes, $(grouped "$lines_words") words, $(grouped "$lines_lines") lines)."
   echo
   cat "$res/table.md"
   cat "$train_report"

@@ -19,7 +19,7 @@ public enum Preflight {
                 for (param, url) in stage.files.sorted(by: { $0.key < $1.key }) {
                     guard seenFiles.insert(url.path).inserted else { continue }
                     let message: String?
-                    switch inputFileComplaint(url) {
+                    switch inputFileComplaint(url, folderAllowed: stage.type.fileParametersAcceptingFolders.contains(param)) {
                     case nil: message = nil
                     case .missing?: message = stage.type.explainMissing(parameter: param, url: url, parameters: stage.parameters)
                     case let other?: message = other.message(url)
@@ -69,10 +69,13 @@ public enum Preflight {
         }
     }
 
-    static func inputFileComplaint(_ url: URL) -> FileComplaint? {
+    static func inputFileComplaint(_ url: URL, folderAllowed: Bool = false) -> FileComplaint? {
         var st = stat()
         guard stat(url.path, &st) == 0 else { return .missing }
-        if (st.st_mode & S_IFMT) == S_IFDIR { return .directory }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            if !folderAllowed { return .directory }
+            return access(url.path, R_OK | X_OK) == 0 ? nil : .unreadable
+        }
         if (st.st_mode & S_IFMT) != S_IFREG { return .notRegular }
         if access(url.path, R_OK) != 0 { return .unreadable }
         return nil

@@ -56,6 +56,10 @@ public protocol Stage: Sendable {
     /// corpus read in place): the files' paths then enter the stage key beside their contents,
     /// so a moved file reruns the stage. Default false: a file is keyed by its content only.
     static var outputsReferToInputFiles: Bool { get }
+
+    /// File parameters that may also name a folder (checked before any stage runs: it must be
+    /// a readable folder; its files' contents key the stage). Default: none, a file is needed.
+    static var fileParametersAcceptingFolders: Set<String> { get }
 }
 
 /// A stage whose input files can be explained or downloaded when missing (`w2v-pipe fetch`).
@@ -84,6 +88,7 @@ public struct ParameterTypeMismatch: Error, CustomStringConvertible {
 
 extension Stage {
     public static var outputsReferToInputFiles: Bool { false }
+    public static var fileParametersAcceptingFolders: Set<String> { [] }
 
     /// The parameter declarations, for help, validation messages and sweeps.
     public static var parameters: [ParameterSpec] { Parameters.specs }

@@ -13,6 +13,7 @@ public enum ReadTextStage: Stage {
     public static let summary = "Name a corpus of plain-text files: one file or a folder (globs, name order, .gz through zlib), read in place"
     public static let implementationVersion = 1
     public static var outputsReferToInputFiles: Bool { true }
+    public static var fileParametersAcceptingFolders: Set<String> { ["path"] }
 
     public enum Compression: String, Sendable, CaseIterable {
         /// `.gz` names are gzip files, all others plain text.

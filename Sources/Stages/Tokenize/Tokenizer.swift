@@ -27,6 +27,9 @@ public final class Tokenizer: Sendable {
     /// 10 million words take about 0.6 GB (word2vec.c starts pruning at 21 million).
     public static let defaultMaxTableWords = 10_000_000
     static let sentenceEnd = TokenStream.sentenceEnd
+    /// During a block, a word not yet in the global table gets its piece's local id with this
+    /// bit set (global ids stay below it).
+    static let localTag: UInt32 = 1 << 31
 
     public struct Options: Sendable {
         public var sentences = false
@@ -142,31 +145,44 @@ public final class Tokenizer: Sendable {
         let threads = max(1, options.threads)
         let states = (0..<threads).map { _ in PieceState() }
         let global = GlobalWordTable()
+        // Workers that sleep between blocks (Dispatch's concurrentPerform spun in sched_yield
+        // while waiting, a few percent of the machine in the profile).
+        let round = BlockRound()
+        let pool = threads > 1 ? WorkerPool(workers: threads) { _, k in
+            guard let job = round.job, k < job.pieces.count else { return }
+            let range = job.pieces[k]
+            let piece = UnsafeBufferPointer(start: UnsafePointer(job.base.base + range.lowerBound), count: range.count)
+            self.tokenizePiece(piece, into: states[k], global: global, sentences: job.sentences, skipLeadingRun: k == 0 && job.skipLeading)
+        } : nil
+        defer { pool?.shutdown() }
         var summary = Summary()
         var wordsSinceSentenceEnd = 0
         var pruneFloor: UInt64 = 1
         while let block = pipe.next() {
             let bytes = UnsafeBufferPointer(start: UnsafePointer(block.buffer), count: block.count)
             let pieces = split(bytes, into: block.count < 1 << 20 ? 1 : threads)
-            let shared = WorkerPointer(UnsafePointer(block.buffer))
-            let sentences = options.sentences
-            let skipLeading = block.skipLeadingRun
-            Parallel.forEach(pieces.count, threads: pieces.count) { k in
-                let range = pieces[k]
-                let piece = UnsafeBufferPointer(start: UnsafePointer(shared.base + range.lowerBound), count: range.count)
-                self.tokenizePiece(piece, into: states[k], sentences: sentences, skipLeadingRun: k == 0 && skipLeading)
+            for state in states { state.ensureGlobalCounts(global.count) }
+            if let pool, pieces.count > 1 {
+                round.job = BlockRound.Job(base: WorkerPointer(UnsafePointer(block.buffer)), pieces: pieces,
+                                           sentences: options.sentences, skipLeading: block.skipLeadingRun)
+                pool.startRound(0)
+                _ = pool.waitForRound(timeout: .distantFuture)
+                round.job = nil
+            } else {
+                tokenizePiece(bytes, into: states[0], global: global, sentences: options.sentences, skipLeadingRun: block.skipLeadingRun)
             }
-            // Merge the pieces in text order; drop empty sentences.
+            // Merge the pieces in text order: the words new to the global table join it (in
+            // first-seen order), their ids are patched, and empty sentences are dropped.
             for k in 0..<pieces.count {
                 let state = states[k]
                 summary.droppedLongTokenCount += state.droppedLong
                 let local = state.table
                 state.ensureMapCapacity(local.count)
                 for e in 0..<local.count {
-                    let w = local.word(e)
-                    state.map[e] = try global.id(of: w, count: local.counts[e])
+                    state.map[e] = try global.id(of: local.word(e), count: local.counts[e])
                 }
                 let ids = state.ids
+                let map = state.map
                 var m = 0, words = 0
                 for i in 0..<state.count {
                     let t = ids[i]
@@ -178,7 +194,7 @@ public final class Tokenizer: Sendable {
                             wordsSinceSentenceEnd = 0
                         }
                     } else {
-                        ids[m] = state.map[Int(t)]
+                        ids[m] = t & Self.localTag == 0 ? t : map[Int(t & ~Self.localTag)]
                         m &+= 1
                         words &+= 1
                         wordsSinceSentenceEnd &+= 1
@@ -188,6 +204,7 @@ public final class Tokenizer: Sendable {
                 try emit(UnsafeBufferPointer(start: ids, count: m))
             }
             summary.peakTableWords = max(summary.peakTableWords, global.count)
+            if global.count > options.maxTableWords { global.foldCounts(of: states) }
             while global.count > options.maxTableWords {
                 let (words, tokens) = global.prune(countAtMost: pruneFloor)
                 summary.prunedWords += words
@@ -202,6 +219,7 @@ public final class Tokenizer: Sendable {
             if isCancelled() { throw CancelledError() }
         }
         if let error = pipe.producerError { throw error }
+        global.foldCounts(of: states)
         // Every sentence ends with a marker, the last one too.
         if options.sentences && wordsSinceSentenceEnd > 0 {
             var end = Self.sentenceEnd
@@ -224,11 +242,14 @@ public final class Tokenizer: Sendable {
         return (0..<n).map { cuts[$0]..<cuts[$0 + 1] }
     }
 
-    /// Tokenizes one piece into `state` (its own table, its ids, its count of dropped long
-    /// tokens). With `sentences`, each newline writes a sentence-end marker. With
-    /// `skipLeadingRun`, word bytes at the very start continue a too-long token of the block
-    /// before and are skipped without being counted again.
-    private func tokenizePiece(_ piece: UnsafeBufferPointer<UInt8>, into state: PieceState, sentences: Bool, skipLeadingRun: Bool) {
+    /// Tokenizes one piece into `state`: a word already in the global table (read only during
+    /// the round) gets its global id and is counted in the worker's own array; a new word goes
+    /// into the piece's local table and gets its local id tagged with `localTag`. With
+    /// `sentences`, each newline writes a sentence-end marker. With `skipLeadingRun`, word bytes
+    /// at the very start continue a too-long token of the block before and are skipped without
+    /// being counted again.
+    private func tokenizePiece(_ piece: UnsafeBufferPointer<UInt8>, into state: PieceState, global: GlobalWordTable,
+                               sentences: Bool, skipLeadingRun: Bool) {
         let table = state.table
         table.removeAll()
         state.ensureCapacity(min(piece.count + 1, 1 << 16))
@@ -236,11 +257,25 @@ public final class Tokenizer: Sendable {
         var droppedLong = 0
         let maxToken = Self.maxTokenBytes
         let normalize = mode == .normalize
-        let newline = sentences ? UInt8(0x0A) : UInt8(0x20) // a space never ends a sentence
+        let newline = UInt8(0x0A)
         let marker = Self.sentenceEnd
-        // Digit words are looked up when they first occur.
+        let tag = Self.localTag
+        let known = global.table
+        let gids = global.gids
+        let counted = state.globalCounts
+        // Digit words are looked up when they first occur in the piece.
         var digitIDs = [UInt32](repeating: UInt32.max, count: 10)
         let scratch = state.scratch
+        /// The id of a word: global (counted here) or local (tagged; counted by its table).
+        @inline(__always)
+        func lookup(_ p: UnsafePointer<UInt8>, _ len: Int, _ h: UInt64) -> UInt32 {
+            let e = known.find(p, length: len, hash: h)
+            if e >= 0 {
+                counted[e] &+= 1
+                return gids[e]
+            }
+            return table.id(of: p, length: len, hash: h) | tag
+        }
         classes.withUnsafeBufferPointer { cls in
             lower.withUnsafeBufferPointer { low in
                 guard let base = piece.baseAddress else { return }
@@ -252,7 +287,7 @@ public final class Tokenizer: Sendable {
                 while i < end {
                     var c = cls[Int(base[i])]
                     while c == 0 {
-                        if base[i] == newline && sentences {
+                        if sentences && base[i] == newline {
                             if n == state.capacity { state.grow(keeping: n) }
                             state.ids[n] = marker
                             n &+= 1
@@ -268,10 +303,21 @@ public final class Tokenizer: Sendable {
                         let d = Int(base[i] - UInt8(ascii: "0"))
                         if digitIDs[d] == UInt32.max {
                             var w = Self.digitWords[d]
-                            digitIDs[d] = w.withUTF8 { table.id(of: $0.baseAddress!, length: $0.count, hash: WordTable.hash($0.baseAddress!, $0.count), increment: 0) }
+                            // Looked up once, counted per occurrence below.
+                            digitIDs[d] = w.withUTF8 { u in
+                                let h = WordTable.hash(u.baseAddress!, u.count)
+                                let e = known.find(u.baseAddress!, length: u.count, hash: h)
+                                return e >= 0 ? UInt32(e) : table.id(of: u.baseAddress!, length: u.count, hash: h, increment: 0) | tag
+                            }
                         }
-                        ids[n] = digitIDs[d]
-                        table.counts[Int(digitIDs[d])] &+= 1
+                        let code = digitIDs[d]
+                        if code & tag == 0 {
+                            counted[Int(code)] &+= 1
+                            ids[n] = gids[Int(code)]
+                        } else {
+                            table.counts[Int(code & ~tag)] &+= 1
+                            ids[n] = code
+                        }
                         n &+= 1
                         i += 1
                         continue
@@ -302,7 +348,7 @@ public final class Tokenizer: Sendable {
                         droppedLong += 1
                         continue
                     }
-                    ids[n] = normalize ? table.id(of: scratch, length: len, hash: h) : table.id(of: base + start, length: len, hash: h)
+                    ids[n] = normalize ? lookup(scratch, len, h) : lookup(base + start, len, h)
                     n &+= 1
                 }
             }
@@ -310,6 +356,19 @@ public final class Tokenizer: Sendable {
         state.count = n
         state.droppedLong = droppedLong
     }
+}
+
+/// The block the workers of one round tokenize. `@unchecked Sendable`: `job` is set by the
+/// calling thread before it starts a round and cleared after the round ended; the workers only
+/// read it during the round (the pool's round start and end order the accesses).
+final class BlockRound: @unchecked Sendable {
+    struct Job {
+        let base: WorkerPointer<UInt8>
+        let pieces: [Range<Int>]
+        let sentences: Bool
+        let skipLeading: Bool
+    }
+    var job: Job?
 }
 
 /// A borrowed text handed to the reader thread of `Tokenizer.tokenize(_:threads:)`, which
@@ -330,14 +389,32 @@ final class PieceState: @unchecked Sendable {
     var map: UnsafeMutablePointer<UInt32>
     var mapCapacity = 1 << 15
     let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: Tokenizer.maxTokenBytes)
+    /// Occurrences this worker found of each global entry, since the last fold into the table.
+    var globalCounts: UnsafeMutablePointer<UInt64>
+    var globalCountsCapacity = 1 << 12
 
     init() {
         capacity = 1 << 16
         ids = .allocate(capacity: capacity)
         map = .allocate(capacity: mapCapacity)
+        globalCounts = .allocate(capacity: globalCountsCapacity)
+        globalCounts.initialize(repeating: 0, count: globalCountsCapacity)
     }
 
-    deinit { ids.deallocate(); map.deallocate(); scratch.deallocate() }
+    deinit { ids.deallocate(); map.deallocate(); scratch.deallocate(); globalCounts.deallocate() }
+
+    /// Room for a count per global entry (new entries start at 0).
+    func ensureGlobalCounts(_ n: Int) {
+        guard n > globalCountsCapacity else { return }
+        var cap = globalCountsCapacity
+        while cap < n { cap *= 2 }
+        let bigger = UnsafeMutablePointer<UInt64>.allocate(capacity: cap)
+        bigger.moveInitialize(from: globalCounts, count: globalCountsCapacity)
+        (bigger + globalCountsCapacity).initialize(repeating: 0, count: cap - globalCountsCapacity)
+        globalCounts.deallocate()
+        globalCounts = bigger
+        globalCountsCapacity = cap
+    }
 
     func ensureCapacity(_ n: Int) {
         if n > capacity {
@@ -365,33 +442,59 @@ final class PieceState: @unchecked Sendable {
 }
 
 /// The global table of a tokenizer run: words with their counts and stable ids. Entries are
-/// compacted when words are pruned; ids never change (`gids` maps entries to ids).
-final class GlobalWordTable {
+/// compacted when words are pruned; ids never change (`gids` maps entries to ids). Workers read
+/// it (and `gids`) during a round; it changes only between rounds.
+final class GlobalWordTable: @unchecked Sendable {
     private(set) var table = WordTable(expectedWords: 1 << 17)
-    private var gids: [UInt32] = []
+    /// Per entry, its id.
+    private(set) var gids: UnsafeMutablePointer<UInt32>
+    private var gidCapacity = 1 << 17
     /// Ids handed out so far (pruned ones included).
     private(set) var idCount = 0
 
+    init() { gids = .allocate(capacity: gidCapacity) }
+    deinit { gids.deallocate() }
+
     var count: Int { table.count }
 
+    /// The id of `word`, inserted if new; adds `count` to its count.
     func id(of word: UnsafeBufferPointer<UInt8>, count: UInt64) throws -> UInt32 {
         let before = table.count
         let e = Int(table.id(of: word.baseAddress!, length: word.count, hash: WordTable.hash(word.baseAddress!, word.count), increment: count))
         if table.count > before {
-            guard idCount < Int(Tokenizer.sentenceEnd) - 1 else { throw TokenizeError.tooManyWords(idCount) }
-            gids.append(UInt32(idCount))
+            guard UInt32(idCount) < Tokenizer.localTag - 1 else { throw TokenizeError.tooManyWords(idCount) }
+            if e == gidCapacity {
+                let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: gidCapacity * 2)
+                bigger.moveInitialize(from: gids, count: gidCapacity)
+                gids.deallocate()
+                gids = bigger
+                gidCapacity *= 2
+            }
+            gids[e] = UInt32(idCount)
             idCount += 1
         }
         return gids[e]
     }
 
-    /// Removes the words seen at most `floor` times; returns how many and their occurrences.
+    /// Adds the workers' counts into the table's and zeroes them.
+    func foldCounts(of states: [PieceState]) {
+        for state in states {
+            let n = min(table.count, state.globalCountsCapacity)
+            for e in 0..<n where state.globalCounts[e] != 0 {
+                table.counts[e] &+= state.globalCounts[e]
+                state.globalCounts[e] = 0
+            }
+        }
+    }
+
+    /// Removes the words seen at most `floor` times (after `foldCounts`); returns how many and
+    /// their occurrences.
     func prune(countAtMost floor: UInt64) -> (words: Int, tokens: UInt64) {
         let old = table
         let fresh = WordTable(expectedWords: max(16, old.count / 2))
-        var freshIDs: [UInt32] = []
         var words = 0
         var tokens: UInt64 = 0
+        var kept = 0
         for e in 0..<old.count {
             let c = old.counts[e]
             if c <= floor {
@@ -401,10 +504,10 @@ final class GlobalWordTable {
             }
             let w = old.word(e)
             _ = fresh.id(of: w.baseAddress!, length: w.count, hash: WordTable.hash(w.baseAddress!, w.count), increment: c)
-            freshIDs.append(gids[e])
+            gids[kept] = gids[e]
+            kept += 1
         }
         table = fresh
-        gids = freshIDs
         return (words, tokens)
     }
 

@@ -42,6 +42,23 @@ final class WordTable {
         return h
     }
 
+    /// Whether the `n` bytes at `a` and `b` are equal: inline, eight bytes at a time (words are
+    /// short, and a call to memcmp cost more than the comparison in the tokenizer's profile).
+    @inline(__always)
+    static func same(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        while i &+ 8 <= n {
+            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i &+= 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i &+= 1
+        }
+        return true
+    }
+
     /// The id of the word, inserted with count 0 if new; adds `increment` to its count.
     @inline(__always)
     func id(of p: UnsafePointer<UInt8>, length n: Int, hash h: UInt64, increment: UInt64 = 1) -> UInt32 {
@@ -50,13 +67,27 @@ final class WordTable {
         while true {
             let e = Int(slots[slot])
             if e < 0 { break }
-            if hashes[e] == h && Int(lengths[e]) == n && memcmp(arena + offsets[e], p, n) == 0 {
+            if hashes[e] == h && Int(lengths[e]) == n && Self.same(arena + offsets[e], p, n) {
                 counts[e] &+= increment
                 return UInt32(e)
             }
             slot = (slot + 1) & mask
         }
         return insert(p, n, h, slot, increment)
+    }
+
+    /// The entry of the word, or -1 when it is not in the table. Reads only: several threads
+    /// may call it at once while nothing writes the table.
+    @inline(__always)
+    func find(_ p: UnsafePointer<UInt8>, length n: Int, hash h: UInt64) -> Int {
+        let mask = capacity - 1
+        var slot = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        while true {
+            let e = Int(slots[slot])
+            if e < 0 { return -1 }
+            if hashes[e] == h && Int(lengths[e]) == n && Self.same(arena + offsets[e], p, n) { return e }
+            slot = (slot + 1) & mask
+        }
     }
 
     private func insert(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ slot: Int, _ increment: UInt64) -> UInt32 {
