@@ -129,7 +129,7 @@ public final class Tokenizer: Sendable {
     /// calling thread. Returns the summary and the final word table (ids → words, counts).
     func run(_ options: Options,
              produce: @escaping @Sendable (_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-             emit: (UnsafeBufferPointer<UInt32>) throws -> Void,
+             emit: @escaping (UnsafeBufferPointer<UInt32>) throws -> Void,
              progress: (UInt64) -> Void = { _ in },
              isCancelled: () -> Bool = { false }) throws -> (Summary, GlobalWordTable) {
         let blockBytes = max(options.blockBytes, 2 * (Self.maxTokenBytes + 1))
@@ -144,6 +144,9 @@ public final class Tokenizer: Sendable {
 
         let threads = max(1, options.threads)
         let states = (0..<threads).map { _ in PieceState() }
+        // Hashing and writing a block's ids overlap the tokenizing of the next.
+        let writer = IDWriter(buffers: threads + 1, emit: emit)
+        defer { writer.abandon() }
         let global = GlobalWordTable()
         // Workers that sleep between blocks (Dispatch's concurrentPerform spun in sched_yield
         // while waiting, a few percent of the machine in the profile).
@@ -201,7 +204,9 @@ public final class Tokenizer: Sendable {
                     }
                 }
                 summary.tokenCount += words
-                try emit(UnsafeBufferPointer(start: ids, count: m))
+                let fresh = try writer.submit(IDWriter.Buffer(base: ids, capacity: state.capacity, count: m))
+                state.ids = fresh.base
+                state.capacity = fresh.capacity
             }
             summary.peakTableWords = max(summary.peakTableWords, global.count)
             if global.count > options.maxTableWords { global.foldCounts(of: states) }
@@ -222,10 +227,14 @@ public final class Tokenizer: Sendable {
         global.foldCounts(of: states)
         // Every sentence ends with a marker, the last one too.
         if options.sentences && wordsSinceSentenceEnd > 0 {
-            var end = Self.sentenceEnd
-            try withUnsafePointer(to: &end) { try emit(UnsafeBufferPointer(start: $0, count: 1)) }
+            let state = states[0]
+            state.ids[0] = Self.sentenceEnd
+            let fresh = try writer.submit(IDWriter.Buffer(base: state.ids, capacity: state.capacity, count: 1))
+            state.ids = fresh.base
+            state.capacity = fresh.capacity
             summary.sentenceCount += 1
         }
+        try writer.finish()
         return (summary, global)
     }
 
@@ -355,6 +364,98 @@ public final class Tokenizer: Sendable {
         }
         state.count = n
         state.droppedLong = droppedLong
+    }
+}
+
+/// Writes the ids on a thread of its own, in the order they were handed over, so that hashing
+/// and writing one block's ids overlap the tokenizing of the next. Buffers go round: a piece
+/// hands over its filled buffer and takes a free one (waiting while the writer is behind), so
+/// memory stays fixed. `@unchecked Sendable`: the queues are touched under `condition`'s lock;
+/// `emit` is called by the writer thread only, and its caller reads what it wrote only after
+/// `finish()` returned.
+final class IDWriter: @unchecked Sendable {
+    struct Buffer {
+        var base: UnsafeMutablePointer<UInt32>
+        var capacity: Int
+        var count: Int
+    }
+
+    private let condition = NSCondition()
+    private var queue: [Buffer] = []
+    private var free: [Buffer] = []
+    private var finishing = false
+    private var stopping = false
+    private var exited = false
+    private var failure: Error?
+    private let emit: (UnsafeBufferPointer<UInt32>) throws -> Void
+
+    init(buffers: Int, emit: @escaping (UnsafeBufferPointer<UInt32>) throws -> Void) {
+        self.emit = emit
+        for _ in 0..<max(1, buffers) {
+            free.append(Buffer(base: .allocate(capacity: 1 << 16), capacity: 1 << 16, count: 0))
+        }
+        let thread = Thread { [self] in self.serve() }
+        thread.name = "w2v-pipe id writer"
+        thread.start()
+    }
+
+    deinit {
+        for b in queue + free { b.base.deallocate() }
+    }
+
+    private func serve() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !finishing && !stopping { condition.wait() }
+            if stopping || queue.isEmpty {
+                exited = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let b = queue.removeFirst()
+            let failed = failure != nil
+            condition.unlock()
+            var error: Error?
+            if !failed {
+                do { try emit(UnsafeBufferPointer(start: b.base, count: b.count)) } catch let e { error = e }
+            }
+            condition.lock()
+            if let error, failure == nil { failure = error }
+            free.append(b)
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Queues `filled` for writing; returns a free buffer. Throws the writer's error, if any.
+    func submit(_ filled: Buffer) throws -> Buffer {
+        condition.lock()
+        defer { condition.unlock() }
+        queue.append(filled)
+        condition.broadcast()
+        while free.isEmpty && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        return free.removeLast()
+    }
+
+    /// Waits until everything queued is written; throws the writer's error, if any.
+    func finish() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        finishing = true
+        condition.broadcast()
+        while !exited { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    /// Stops the writer (what is still queued is dropped) and waits for its thread.
+    func abandon() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !exited { condition.wait() }
+        condition.unlock()
     }
 }
 
