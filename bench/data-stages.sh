@@ -395,7 +395,8 @@ PY
   local wall rss wps tsec stages
   read -r wall rss < <(tail -n 1 "$L.time")
   wps=$(grep -E ' train +ran in ' "$L.out" | grep -o -E '[0-9.]+[kKMG]? words/s' | head -n 1 || true)
-  tsec=$(awk '$2 == "train" && $3 == "ran" && $4 == "in" { print $5 }' "$L.out")
+  # "ran in 8.12 s:" or, past a minute, "ran in 2:24:" (minutes:seconds); the unit goes with it.
+  tsec=$(awk '$2 == "train" && $3 == "ran" && $4 == "in" { t = $5; sub(/:$/, "", t); print (t ~ /:/ ? t " (m:ss)" : t " s") }' "$L.out")
   stages=$(grep -E '^[0-9]+ stages: ' "$L.out" | sed 's/, in [0-9.]* s$//' || true)
   {
     echo
@@ -408,7 +409,7 @@ PY
       if [ $rc != 0 ]; then echo "**FAILED** (exit $rc): $(last_line "$L.err" "$L.out") (logs: $L.out, $L.err)"
       else echo "**FAILED**: no words/s in a train \"ran in\" line of the output (logs: $L.out, $L.err)"; fi
     else
-      echo "- words/s: **$wps** (the train stage's summary line); train stage ran in $tsec s"
+      echo "- words/s: **$wps** (the train stage's summary line); train stage ran in $tsec"
       echo "- process: wall $wall s, peak RSS $((rss / 1024)) MB (/usr/bin/time)"
       echo "- /proc/$pid/status, $n samples every 0.2 s: peak VmRSS $((pvm / 1024)) MB, peak RssAnon **$((panon / 1024)) MB**" \
            "(model tables and buffers), peak RssFile **$((pfile / 1024)) MB** (memory-mapped token ids, plus the binary's and libraries' pages)"

@@ -139,16 +139,19 @@ struct TextStreamer: Sendable {
             return
         }
         var archive: ZipArchive?
+        var membersByName: [String: ZipArchive.Member] = [:]
         for (k, source) in manifest.sources.enumerated() {
             switch source.kind {
             case .zipMember:
                 if archive?.path != source.path {
                     guard FileManager.default.fileExists(atPath: source.path) else { throw TextSourceError.missing(path: source.path) }
-                    archive = try ZipArchive(path: source.path)
+                    let opened = try ZipArchive(path: source.path)
+                    archive = opened
+                    membersByName = Dictionary(opened.members.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
                 }
                 guard let archive else { continue }
                 let name = source.member ?? ""
-                guard let member = archive.members.first(where: { $0.name == name }) else {
+                guard let member = membersByName[name] else {
                     throw TextSourceError.changed(source: source.displayName, detail: "the archive no longer has that member")
                 }
                 guard member.size == source.bytes, member.crc == source.crc32 else {
