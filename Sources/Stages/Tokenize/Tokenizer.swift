@@ -332,23 +332,17 @@ public final class Tokenizer: Sendable {
                         continue
                     }
                     let start = i
-                    var h: UInt64 = 0xcbf2_9ce4_8422_2325
                     // Read at most maxToken word bytes; if the run goes on, it is too long.
                     let limit = min(end, start + maxToken)
                     var len = 0
                     if normalize {
                         while i < limit, cls[Int(base[i])] == 1 {
-                            let b = low[Int(base[i])]
-                            scratch[len] = b
+                            scratch[len] = low[Int(base[i])]
                             len += 1
-                            h = (h ^ UInt64(b)) &* 0x100_0000_01b3
                             i += 1
                         }
                     } else {
-                        while i < limit, cls[Int(base[i])] == 1 {
-                            h = (h ^ UInt64(base[i])) &* 0x100_0000_01b3
-                            i += 1
-                        }
+                        while i < limit, cls[Int(base[i])] == 1 { i += 1 }
                         len = i - start
                     }
                     if i < end && cls[Int(base[i])] == 1 {
@@ -357,7 +351,8 @@ public final class Tokenizer: Sendable {
                         droppedLong += 1
                         continue
                     }
-                    ids[n] = normalize ? lookup(scratch, len, h) : lookup(base + start, len, h)
+                    let word = normalize ? UnsafePointer(scratch) : base + start
+                    ids[n] = lookup(word, len, WordTable.hash(word, len))
                     n &+= 1
                 }
             }

@@ -4,9 +4,13 @@ import Foundation
 /// with counts. Words are copied into one arena. Raw pointers throughout: this sits in the
 /// tokenizer's inner loop, where Swift arrays inside a class would pay exclusivity checks.
 final class WordTable {
+    private static let empty = UInt64.max
+    @inline(__always) private static func slotValue(_ e: Int, _ h: UInt64) -> UInt64 { (h & 0xFFFF_FFFF_0000_0000) | UInt64(e) }
     @exclusivity(unchecked) private(set) var count = 0
     @exclusivity(unchecked) private var capacity: Int          // slots, a power of two
-    @exclusivity(unchecked) private var slots: UnsafeMutablePointer<Int32>
+    /// Per slot: the entry in the low 32 bits and the high 32 bits of its word's hash above
+    /// them (so a probe rejects other words without touching the entry arrays); `empty` if free.
+    @exclusivity(unchecked) private var slots: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) private var hashes: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) private(set) var offsets: UnsafeMutablePointer<Int>
     @exclusivity(unchecked) private(set) var lengths: UnsafeMutablePointer<Int32>
@@ -20,7 +24,7 @@ final class WordTable {
         capacity = 1
         while capacity < expectedWords * 2 { capacity <<= 1 }
         slots = .allocate(capacity: capacity)
-        slots.initialize(repeating: -1, count: capacity)
+        slots.initialize(repeating: Self.empty, count: capacity)
         entryCapacity = max(16, expectedWords)
         hashes = .allocate(capacity: entryCapacity)
         offsets = .allocate(capacity: entryCapacity)
@@ -35,10 +39,31 @@ final class WordTable {
         lengths.deallocate(); counts.deallocate(); arena.deallocate()
     }
 
+    /// A word's hash, eight bytes at a time (a byte-at-a-time hash was a chain of one multiply
+    /// per byte in the tokenizer's inner loop). Reads exactly the `n` bytes at `p`.
     @inline(__always)
     static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for i in 0..<n { h = (h ^ UInt64(p[i])) &* 0x100_0000_01b3 }
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
+        let raw = UnsafeRawPointer(p)
+        var i = 0
+        while i &+ 8 <= n {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 32
+            i &+= 8
+        }
+        if i < n {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(p[i]) &<< shift
+                shift &+= 8
+                i &+= 1
+            }
+            h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        }
+        h ^= h >> 33
+        h = h &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
         return h
     }
 
@@ -64,10 +89,12 @@ final class WordTable {
     func id(of p: UnsafePointer<UInt8>, length n: Int, hash h: UInt64, increment: UInt64 = 1) -> UInt32 {
         let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        let tag = h & 0xFFFF_FFFF_0000_0000
         while true {
-            let e = Int(slots[slot])
-            if e < 0 { break }
-            if hashes[e] == h && Int(lengths[e]) == n && Self.same(arena + offsets[e], p, n) {
+            let v = slots[slot]
+            if v == Self.empty { break }
+            let e = Int(truncatingIfNeeded: v & 0xFFFF_FFFF)
+            if v & 0xFFFF_FFFF_0000_0000 == tag && Int(lengths[e]) == n && Self.same(arena + offsets[e], p, n) {
                 counts[e] &+= increment
                 return UInt32(e)
             }
@@ -82,10 +109,12 @@ final class WordTable {
     func find(_ p: UnsafePointer<UInt8>, length n: Int, hash h: UInt64) -> Int {
         let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        let tag = h & 0xFFFF_FFFF_0000_0000
         while true {
-            let e = Int(slots[slot])
-            if e < 0 { return -1 }
-            if hashes[e] == h && Int(lengths[e]) == n && Self.same(arena + offsets[e], p, n) { return e }
+            let v = slots[slot]
+            if v == Self.empty { return -1 }
+            let e = Int(truncatingIfNeeded: v & 0xFFFF_FFFF)
+            if v & 0xFFFF_FFFF_0000_0000 == tag && Int(lengths[e]) == n && Self.same(arena + offsets[e], p, n) { return e }
             slot = (slot + 1) & mask
         }
     }
@@ -101,7 +130,7 @@ final class WordTable {
         counts[e] = increment
         arenaUsed += n
         count += 1
-        slots[slot] = Int32(e)
+        slots[slot] = Self.slotValue(e, h)
         if count * 2 > capacity { rehash() }
         return UInt32(e)
     }
@@ -132,20 +161,20 @@ final class WordTable {
         let newCap = capacity * 2
         slots.deallocate()
         slots = .allocate(capacity: newCap)
-        slots.initialize(repeating: -1, count: newCap)
+        slots.initialize(repeating: Self.empty, count: newCap)
         capacity = newCap
         let mask = newCap - 1
         for e in 0..<count {
             let h = hashes[e]
             var slot = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
-            while slots[slot] >= 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(e)
+            while slots[slot] != Self.empty { slot = (slot + 1) & mask }
+            slots[slot] = Self.slotValue(e, h)
         }
     }
 
     /// Empties the table, keeping its memory for the next use.
     func removeAll() {
-        slots.update(repeating: -1, count: capacity)
+        slots.update(repeating: Self.empty, count: capacity)
         count = 0
         arenaUsed = 0
     }
