@@ -193,7 +193,7 @@ struct CorpusInputTests {
             return String(decoding: bytes, as: UTF8.self)
         }
         #expect(try read() == "a b c")
-        // Same bytes, new times: the stamp differs, the content digest does not.
+        // Same bytes, new times: the content digest is the same.
         let path = dir.appendingPathComponent("f.txt").path
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: path)
         #expect(try read() == "a b c")

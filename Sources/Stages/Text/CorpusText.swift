@@ -18,11 +18,10 @@ public struct TextSource: Codable, Sendable, Equatable {
     public var bytes: UInt64
     /// Zip member: its CRC-32 (central directory).
     public var crc32: UInt32?
-    /// SHA-256 of the file on disk (of the whole archive for a member), hex.
+    /// SHA-256 of the file on disk (of the whole archive for a member), hex. Only what the
+    /// content is enters the artifact (no inode or times), so the same corpus gives the same
+    /// artifact on any machine.
     public var sha256: String
-    /// File and gzip: the file's size, inode and times when it was hashed; a file whose stamp
-    /// still matches is not hashed again when read.
-    public var stamp: String?
 
     public var displayName: String { member.map { "\(path) (member \"\($0)\")" } ?? path }
 }
@@ -46,8 +45,9 @@ public struct TextManifest: Codable, Sendable, Equatable {
 ///
 /// Format 2 is a reference, not a copy: a JSON `TextManifest` naming the zip members or files
 /// to read, in order, so a corpus of gigabytes is not stored twice. Readers check each source
-/// against the record as they stream it (a member's size and CRC, a file's size and, when its
-/// stamp changed, its SHA-256) and fail with the file's name when it no longer matches.
+/// against the record as they stream it (a member's size and CRC, a file's size and SHA-256,
+/// which the store's digest cache gives without rereading a file whose size, inode and times are
+/// unchanged) and fail with the file's name when it no longer matches.
 /// Format 1 (still read) is the corpus bytes themselves.
 public struct CorpusText: ArtifactType, Sendable {
     public static var artifactKind: String { ArtifactKind.text }
@@ -118,6 +118,9 @@ public enum TextSourceError: Error, CustomStringConvertible {
 /// Streams the text a `CorpusText` stands for, source after source, checking each one.
 struct TextStreamer: Sendable {
     let text: CorpusText
+    /// The SHA-256 (hex) of the file at a path: `StageContext.fileDigest` (cached by stat stamp)
+    /// in a stage; by default the file is read and hashed.
+    var digest: @Sendable (String) throws -> String = TextStreamer.hashFile
     var chunkSize = 4 << 20
 
     /// Calls `body` with the text in chunks, and `boundary` after each source (the tokenizer
@@ -180,22 +183,31 @@ struct TextStreamer: Sendable {
         }
     }
 
-    /// Throws unless the file on disk is the one recorded: same stamp, or else same SHA-256.
+    /// Throws unless the file on disk is the one recorded (its content digest).
     private func check(_ source: TextSource) throws {
-        guard let stamp = ArtifactStore.statStamp(source.path) else { throw TextSourceError.missing(path: source.path) }
-        if stamp == source.stamp { return }
-        var hasher = StreamingSHA256()
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 64)
-        defer { buffer.deallocate() }
-        try streamFile(source.path, offset: 0, buffer: buffer) { chunk, _ in hasher.update(chunk) }
-        guard hasher.finalize() == source.sha256 else {
+        guard FileManager.default.fileExists(atPath: source.path) else { throw TextSourceError.missing(path: source.path) }
+        guard try digest(source.path) == source.sha256 else {
             throw TextSourceError.changed(source: source.displayName, detail: "its SHA-256 differs")
         }
     }
 
-    /// Reads a file from `offset` to its end in chunks; `expectedBytes` checks the length read.
+    /// The SHA-256 of a file, read in full.
+    @Sendable static func hashFile(_ path: String) throws -> String {
+        var hasher = StreamingSHA256()
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        try TextStreamer.readFile(path, offset: 0, buffer: buffer, chunkSize: 4 << 20) { chunk, _ in hasher.update(chunk) }
+        return hasher.finalize()
+    }
+
     private func streamFile(_ path: String, offset: Int, buffer: UnsafeMutableRawPointer, expectedBytes: UInt64? = nil,
                             _ body: (UnsafeRawBufferPointer, Double) throws -> Void) throws {
+        try Self.readFile(path, offset: offset, buffer: buffer, chunkSize: chunkSize, expectedBytes: expectedBytes, body)
+    }
+
+    /// Reads a file from `offset` to its end in chunks; `expectedBytes` checks the length read.
+    static func readFile(_ path: String, offset: Int, buffer: UnsafeMutableRawPointer, chunkSize: Int, expectedBytes: UInt64? = nil,
+                         _ body: (UnsafeRawBufferPointer, Double) throws -> Void) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { throw TextSourceError.missing(path: path) }

@@ -6,7 +6,7 @@ import Glibc
 
 /// read-text: names a corpus of plain-text files: one file, or the files of a folder chosen by
 /// globs, read in name order; `.gz` files are decompressed through zlib. Like `unzip`, the
-/// `text` artifact refers to the files in place (path, size, SHA-256, stat stamp), so nothing
+/// `text` artifact refers to the files in place (path, size, SHA-256), so nothing
 /// is copied into the store, and a changed file is caught when `tokenize` reads it.
 public enum ReadTextStage: Stage {
     public static let typeName = "read-text"
@@ -65,11 +65,10 @@ public enum ReadTextStage: Stage {
         for path in paths {
             let gzip = parameters.compression == .gzip || (parameters.compression == .auto && path.hasSuffix(".gz"))
             if gzip { gzipCount += 1 }
-            guard let stamp = ArtifactStore.statStamp(path) else { throw TextSourceError.missing(path: path) }
             var st = stat()
-            stat(path, &st)
+            guard stat(path, &st) == 0 else { throw TextSourceError.missing(path: path) }
             sources.append(TextSource(kind: gzip ? .gzip : .file, path: path, member: nil, bytes: UInt64(st.st_size),
-                                      crc32: nil, sha256: try context.fileDigest(URL(fileURLWithPath: path)), stamp: stamp))
+                                      crc32: nil, sha256: try context.fileDigest(URL(fileURLWithPath: path))))
         }
         let total = sources.reduce(UInt64(0)) { $0 + $1.bytes }
         let manifest = TextManifest(sources: sources, maxMemberBytes: UInt64(parameters.maxFileBytes),

@@ -44,7 +44,8 @@ public enum TokenizeStage: Stage {
         let out = try context.output("tokens", formatVersion: TokenStream.formatVersion)
         let writer = TokenStreamWriter(out)
         let fraction = SharedFraction()
-        let streamer = TextStreamer(text: text)
+        // A file's digest from the store's cache: reread only if its size, inode or times changed.
+        let streamer = TextStreamer(text: text, digest: { [context] in try context.fileDigest(URL(fileURLWithPath: $0)) })
         let options = Tokenizer.Options(sentences: parameters.sentences == .lines, maxTableWords: parameters.maxTableWords,
                                         threads: threads)
         let (summary, table) = try tokenizer.run(

@@ -55,7 +55,7 @@ public enum UnzipStage: FetchableInputs {
         let digest = try context.fileDigest(url)
         let sources = chosen.map {
             TextSource(kind: .zipMember, path: url.standardizedFileURL.path, member: $0.name, bytes: $0.size,
-                       crc32: $0.crc, sha256: digest, stamp: nil)
+                       crc32: $0.crc, sha256: digest)
         }
         let manifest = TextManifest(sources: sources, maxMemberBytes: UInt64(parameters.maxMemberBytes),
                                     maxCompressionRatio: parameters.maxCompressionRatio)
