@@ -158,6 +158,34 @@ struct CorpusInputTests {
         #expect(none.contains("no file in") && none.contains("\"01.txt\""), "\(none)")
     }
 
+    @Test func aLinkBackUpTheFolderIsFollowedOnceNotForever() throws {
+        try write("a b", "corpus/a.txt")
+        try write("c", "elsewhere/c.txt")
+        // A link to the folder itself, and one to a folder beside it that links back.
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("corpus/self").path, withDestinationPath: ".")
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("corpus/other").path,
+                                                   withDestinationPath: dir.appendingPathComponent("elsewhere").path)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("elsewhere/back").path,
+                                                   withDestinationPath: dir.appendingPathComponent("corpus").path)
+        let t = try tokens(try run(try experiment(#"{"type": "read-text", "params": {"path": "corpus"}}"#)))
+        #expect(words(t) == ["a", "b", "c"])
+    }
+
+    @Test func aNameThatLooksLikeAGlobIsTakenAsItIsWhenItExists() throws {
+        try ZipFixtures.make(at: dir.appendingPathComponent("g.zip").path, [
+            .init(name: "x[1].txt", content: Array("bracket".utf8)),
+            .init(name: "x1.txt", content: Array("plain".utf8)),
+        ])
+        let exact = try tokens(try run(try experiment(#"{"type": "unzip", "params": {"path": "g.zip", "members": "x[1].txt"}}"#)))
+        #expect(words(exact) == ["bracket"])
+        let glob = try tokens(try run(try experiment(#"{"type": "unzip", "params": {"path": "g.zip", "members": "x[0-9].txt"}}"#)))
+        #expect(words(glob) == ["plain"])
+        try write("bracket", "names/f[1].txt")
+        try write("plain", "names/f1.txt")
+        let file = try tokens(try run(try experiment(#"{"type": "read-text", "params": {"path": "names", "files": "f[1].txt"}}"#)))
+        #expect(words(file) == ["bracket"])
+    }
+
     @Test func aSingleFileAndItsGzipGiveTheSameTokens() throws {
         let text = "the cat sat\non the mat\n"
         try write(text, "one.txt")

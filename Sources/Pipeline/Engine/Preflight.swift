@@ -57,6 +57,8 @@ public enum Preflight {
 
     enum FileComplaint: Equatable {
         case missing, directory, unreadable, notRegular
+        /// A file inside a folder the parameter names cannot be read.
+        case unreadableInside(String)
         /// What is wrong with a file that exists (a missing one is explained by its stage).
         func message(_ url: URL) -> String {
             let shown = url.relativePathForDisplay
@@ -65,6 +67,7 @@ public enum Preflight {
             case .directory: return "\(shown) is a folder; this parameter needs a file (paths are relative to the experiment file)"
             case .unreadable: return "\(shown) cannot be read (permission denied); check its mode and owner"
             case .notRegular: return "\(shown) is not a regular file"
+            case .unreadableInside(let file): return "\(shown)/\(file) cannot be read (permission denied); check its mode and owner, or move it out of the folder"
             }
         }
     }
@@ -74,7 +77,11 @@ public enum Preflight {
         guard stat(url.path, &st) == 0 else { return .missing }
         if (st.st_mode & S_IFMT) == S_IFDIR {
             if !folderAllowed { return .directory }
-            return access(url.path, R_OK | X_OK) == 0 ? nil : .unreadable
+            guard access(url.path, R_OK | X_OK) == 0, let files = try? ArtifactStore.filesBeneath(url.path) else { return .unreadable }
+            if let locked = files.first(where: { access(url.path + "/" + $0, R_OK) != 0 }) {
+                return .unreadableInside(locked)
+            }
+            return nil
         }
         if (st.st_mode & S_IFMT) != S_IFREG { return .notRegular }
         if access(url.path, R_OK) != 0 { return .unreadable }

@@ -264,11 +264,15 @@ public final class ArtifactStore: Sendable {
     }
 
     /// The regular files beneath `folder`, as paths relative to it, sorted bytewise; hidden
-    /// files and folders (names starting with `.`) are left out.
+    /// files and folders (names starting with `.`) are left out. Symbolic links are followed,
+    /// each folder at most once (a link back up the tree is not a loop).
     public static func filesBeneath(_ folder: String) throws -> [String] {
         var out: [String] = []
+        var visited = Set<[UInt64]>()
         func walk(_ relative: String) throws {
             let dir = relative.isEmpty ? folder : folder + "/" + relative
+            var here = stat()
+            guard stat(dir, &here) == 0, visited.insert([UInt64(here.st_dev), UInt64(here.st_ino)]).inserted else { return }
             let names: [String]
             do { names = try FileManager.default.contentsOfDirectory(atPath: dir) }
             catch { throw StoreError.io(operation: "list", path: dir, errno: errno == 0 ? EACCES : errno) }

@@ -89,7 +89,8 @@ public enum ReadTextStage: Stage {
         var out: [String] = []
         var seen = Set<String>()
         for pattern in patterns {
-            let matches = Glob.isPattern(pattern) ? all.filter { Glob.matches(pattern, $0) } : all.filter { $0 == pattern }
+            // A file named exactly so is taken as it is, even if its name looks like a glob.
+            let matches = Glob.isPattern(pattern) && !all.contains(pattern) ? all.filter { Glob.matches(pattern, $0) } : all.filter { $0 == pattern }
             guard !matches.isEmpty else {
                 let sample = all.prefix(10).map { "\"\($0)\"" }.joined(separator: ", ")
                 throw ReadTextError("no file in \(folder) matches \"\(pattern)\"; it holds \(Format.grouped(all.count)) file(s): \(sample)\(all.count > 10 ? ", …" : "")")

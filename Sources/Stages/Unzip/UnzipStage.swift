@@ -87,7 +87,8 @@ public enum UnzipStage: FetchableInputs {
         var seen = Set<String>()
         for pattern in p.members {
             let matches: [ZipArchive.Member]
-            if Glob.isPattern(pattern) {
+            // A member named exactly so is taken as it is, even if its name looks like a glob.
+            if Glob.isPattern(pattern) && !files.contains(where: { $0.name == pattern }) {
                 matches = text.filter { Glob.matches(pattern, $0.name) }
                     .sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
                 guard !matches.isEmpty else {
