@@ -5,10 +5,11 @@ import Pipeline
 /// table and a few fixed buffers, whatever the length of the text.
 ///
 /// A reader thread fills blocks of `blockBytes` (cut after a separator, so no word is split);
-/// each block is cut at separators into one piece per thread, each piece is tokenized with its
-/// own small table, and the pieces are merged into the global table in text order, so the ids
-/// equal those of a single pass whatever the thread count. The ids go out block by block
-/// (`emit`), never held whole.
+/// each block is cut at separators into one piece per thread; a worker looks each word up in
+/// the global table (read only during the block) and keeps words new to it in its piece's own
+/// small table; the new words then join the global table piece by piece, in text order, so the
+/// ids equal those of a single pass whatever the thread count. The ids go out block by block
+/// (`emit`, on a writer thread), never held whole.
 ///
 /// Tokens longer than `maxTokenBytes` are dropped and counted: a text without separators (a
 /// binary file, a base64 blob, a corpus whose newlines were lost) would otherwise become one
@@ -125,8 +126,9 @@ public final class Tokenizer: Sendable {
     }
 
     /// Tokenizes the text `produce` delivers: it runs on a reader thread and passes the text,
-    /// in chunks of any size, to its argument. `emit` gets the ids block by block, on the
-    /// calling thread. Returns the summary and the final word table (ids → words, counts).
+    /// in chunks of any size, to its argument. `emit` gets the ids piece by piece, in order, on a
+    /// writer thread of its own (what it writes to is read back only after `run` returned).
+    /// Returns the summary and the final word table (ids → words, counts).
     func run(_ options: Options,
              produce: @escaping @Sendable (_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
              emit: @escaping (UnsafeBufferPointer<UInt32>) throws -> Void,
