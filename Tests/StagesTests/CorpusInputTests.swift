@@ -50,33 +50,15 @@ struct CorpusInputTests {
         return try ExperimentLoader.load(url, registry: Word2VecStages.registry)
     }
 
-    func run(_ e: Experiment) throws -> [String: Engine.Outcome] {
-        let engine = Engine(store: store)
-        engine.progressMode = .quiet
-        var out: [String: Engine.Outcome] = [:]
-        for (stage, outcome) in try engine.run(e) { out[stage.id] = outcome }
-        return out
-    }
-
-    func record(_ o: Engine.Outcome?) -> RunRecord? {
-        switch o {
-        case .ran(let r)?: return r
-        case .reused(let r, _)?: return r
-        default: return nil
-        }
-    }
-
-    func ran(_ results: [String: Engine.Outcome]) -> Set<String> {
-        Set(results.compactMap { if case .ran = $0.value { return $0.key }; return nil })
-    }
+    func run(_ e: Experiment) throws -> [String: Engine.Outcome] { try runQuietly(e, store: store) }
 
     func tokens(_ results: [String: Engine.Outcome]) throws -> TokenStream {
-        let digest = try #require(record(results["tokens"])?.outputs["tokens"]?.digest)
+        let digest = try #require(results["tokens"]?.record.outputs["tokens"]?.digest)
         return try TokenStream(try store.open(digest, kind: ArtifactKind.tokens, maxVersion: TokenStream.formatVersion))
     }
 
     func text(_ results: [String: Engine.Outcome]) throws -> CorpusText {
-        let digest = try #require(record(results["text"])?.outputs["text"]?.digest)
+        let digest = try #require(results["text"]?.record.outputs["text"]?.digest)
         return try CorpusText(try store.open(digest, kind: ArtifactKind.text, maxVersion: CorpusText.formatVersion))
     }
 
@@ -238,7 +220,7 @@ struct CorpusInputTests {
         try write("a b c", "one/f.txt")
         try write("a b c", "two/f.txt")
         let first = try run(try experiment(#"{"type": "read-text", "params": {"path": "one/f.txt"}}"#))
-        #expect(ran(first) == ["text", "tokens", "vocab"])
+        #expect(stagesThatRan(first) == ["text", "tokens", "vocab"])
         let moved = try experiment(#"{"type": "read-text", "params": {"path": "two/f.txt"}}"#)
         let plan = Engine(store: store).plan(moved)
         guard case .stale(let reasons, _)? = plan.first(where: { $0.stage.id == "text" })?.status else {
@@ -246,7 +228,7 @@ struct CorpusInputTests {
         }
         #expect(reasons.contains { $0.code == "file-moved" }, "\(reasons)")
         let second = try run(moved)
-        #expect(ran(second).contains("text"))
+        #expect(stagesThatRan(second).contains("text"))
         #expect(try text(second).manifest?.sources.first?.path.hasSuffix("/two/f.txt") == true)
         #expect(words(try tokens(second)) == ["a", "b", "c"])
     }
@@ -368,11 +350,11 @@ struct CorpusInputTests {
         for i in 0..<5_000 { text += "common w\(i) " }
         try write(text, "p.txt")
         let results = try run(try experiment(#"{"type": "read-text", "params": {"path": "p.txt"}}"#, tokenize: #"{"max_table_words": 100}"#))
-        let r = try #require(record(results["tokens"]))
+        let r = try #require(results["tokens"]?.record)
         #expect(r.summary.contains("pruned"), "\(r.summary)")
         let t = try tokens(results)
         #expect(t.prunedWords > 4_000 && t.prunedTokens >= UInt64(t.prunedWords))
-        let vocab = try Vocabulary(try store.open(try #require(record(results["vocab"])?.outputs["vocab"]?.digest),
+        let vocab = try Vocabulary(try store.open(try #require(results["vocab"]?.record.outputs["vocab"]?.digest),
                                                   kind: ArtifactKind.vocab, maxVersion: Vocabulary.formatVersion))
         #expect(vocab.words.strings().first == "common")
         #expect(!vocab.words.strings().contains(""))

@@ -34,45 +34,27 @@ struct DataStagesTests {
         return try ExperimentLoader.load(url, registry: Word2VecStages.registry)
     }
 
-    func run(_ e: Experiment) throws -> [String: Engine.Outcome] {
-        let engine = Engine(store: store)
-        engine.progressMode = .quiet
-        var out: [String: Engine.Outcome] = [:]
-        for (stage, outcome) in try engine.run(e) { out[stage.id] = outcome }
-        return out
-    }
-
-    func record(_ o: Engine.Outcome?) -> RunRecord? {
-        switch o {
-        case .ran(let r)?: return r
-        case .reused(let r, _)?: return r
-        default: return nil
-        }
-    }
-
-    func ran(_ results: [String: Engine.Outcome]) -> Set<String> {
-        Set(results.compactMap { if case .ran = $0.value { return $0.key }; return nil })
-    }
+    func run(_ e: Experiment) throws -> [String: Engine.Outcome] { try runQuietly(e, store: store) }
 
     @Test func vocabularyIsSortedWithDeterministicTies() throws {
         let results = try run(try experiment())
-        let vocab = try Vocabulary(try store.open(record(results["vocab"])!.outputs["vocab"]!.digest, kind: "vocab", maxVersion: 1))
+        let vocab = try Vocabulary(try store.open(results["vocab"]!.record.outputs["vocab"]!.digest, kind: "vocab", maxVersion: 1))
         #expect(vocab.words.strings() == ["a", "b", "c"])
         #expect(Array(vocab.counts) == [4, 2, 2])
         #expect(vocab.corpusTokens == 9)
         #expect(vocab.coveredTokens == 8)
         // Tokenizer ids are first-seen: a b c z → vocab ids 0 1 2, z dropped.
         #expect(Array(vocab.remap) == [0, 1, 2, Vocabulary.dropped])
-        let tokens = try TokenStream(try store.open(record(results["tokens"])!.outputs["tokens"]!.digest, kind: "tokens", maxVersion: TokenStream.formatVersion))
+        let tokens = try TokenStream(try store.open(results["tokens"]!.record.outputs["tokens"]!.digest, kind: "tokens", maxVersion: TokenStream.formatVersion))
         #expect(Array(tokens.ids) == [0, 1, 2, 0, 3, 1, 0, 2, 0])
     }
 
     @Test func changingMinCountRerunsVocabAndSubsampleOnly() throws {
         _ = try run(try experiment(minCount: 2))
-        #expect(ran(try run(try experiment(minCount: 2))).isEmpty)
-        #expect(ran(try run(try experiment(minCount: 3))) == ["vocab", "subsample"])
-        #expect(ran(try run(try experiment(minCount: 3, t: 0.2))) == ["subsample"])
-        #expect(ran(try run(try experiment(minCount: 3, t: 0.2, maxSize: "1"))) == ["vocab", "subsample"])
+        #expect(stagesThatRan(try run(try experiment(minCount: 2))).isEmpty)
+        #expect(stagesThatRan(try run(try experiment(minCount: 3))) == ["vocab", "subsample"])
+        #expect(stagesThatRan(try run(try experiment(minCount: 3, t: 0.2))) == ["subsample"])
+        #expect(stagesThatRan(try run(try experiment(minCount: 3, t: 0.2, maxSize: "1"))) == ["vocab", "subsample"])
     }
 
     @Test func emptyVocabularyNamesTheCount() throws {
@@ -89,7 +71,7 @@ struct DataStagesTests {
     @Test func goldenPayloadBytes() throws {
         let results = try run(try experiment(minCount: 2, t: 0.1))
         func payload(_ stage: String, _ output: String) throws -> [UInt8] {
-            let r = try ArtifactReader(path: store.objectPath(record(results[stage])!.outputs[output]!.digest))
+            let r = try ArtifactReader(path: store.objectPath(results[stage]!.record.outputs[output]!.digest))
             return r.withPayload { Array($0) }
         }
         func u64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }

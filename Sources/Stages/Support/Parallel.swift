@@ -109,3 +109,69 @@ final class WorkerPool: Sendable {
         for s in start { s.signal() }
     }
 }
+
+/// Buffers going round between two threads: one side takes `free` items, fills them and sends
+/// them; the other takes them in order with `next`, uses them and recycles them. A fixed set of
+/// items, so memory stays fixed however much passes through. Either side can `fail` (the other
+/// then gets nil), the filling side `close`s when done, the using side can `stop`; the side that
+/// owns the background thread marks its exit so the other can wait for it before freeing items.
+/// `@unchecked Sendable`: every field is touched under `condition`'s lock.
+final class HandOff<Item>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var free: [Item]
+    private var full: [Item] = []
+    private var closed = false
+    private var stopped = false
+    private var threadExited = false
+    private var error: Error?
+
+    init(_ items: [Item]) { free = items }
+
+    private func locked<R>(_ body: () -> R) -> R {
+        condition.lock()
+        defer { condition.broadcast(); condition.unlock() }
+        return body()
+    }
+
+    /// The first failure either side reported.
+    var failure: Error? { locked { error } }
+
+    /// Filling side: a free item, waiting for one; nil once the other side stopped or a side failed.
+    func takeFree() -> Item? {
+        locked {
+            while free.isEmpty && !stopped && error == nil { condition.wait() }
+            return stopped || error != nil ? nil : free.removeLast()
+        }
+    }
+
+    func send(_ item: Item) { locked { full.append(item) } }
+
+    /// Filling side: nothing more will be sent.
+    func close() { locked { closed = true } }
+
+    /// Using side: the next item in the order sent; nil when closed and drained, stopped, or failed.
+    func next() -> Item? {
+        locked {
+            while full.isEmpty && !closed && !stopped && error == nil { condition.wait() }
+            return stopped || error != nil || full.isEmpty ? nil : full.removeFirst()
+        }
+    }
+
+    func recycle(_ item: Item) { locked { free.append(item) } }
+
+    /// Either side: records the first failure; both sides then stop getting items.
+    func fail(_ e: Error) { locked { if error == nil { error = e } } }
+
+    /// Using side: stop; the filling side's `takeFree` returns nil from now on.
+    func stop() { locked { stopped = true } }
+
+    /// The background thread (either side) calls this as its last act.
+    func markThreadExited() { locked { threadExited = true } }
+
+    func waitForThreadExit() {
+        locked { while !threadExited { condition.wait() } }
+    }
+
+    /// The items not handed out (free and unused), once the background thread has exited.
+    func remaining() -> [Item] { locked { free + full } }
+}

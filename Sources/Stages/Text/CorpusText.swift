@@ -79,9 +79,9 @@ public struct CorpusText: ArtifactType, Sendable {
     /// How many sources there are (1 for format 1).
     public var sourceCount: Int { manifest?.sources.count ?? 1 }
 
-    /// The bytes the sources hold on disk (compressed for zip members and gzip files), for
-    /// weighting progress.
-    var diskBytes: [UInt64] {
+    /// Per source, what its progress is weighed by: a zip member's uncompressed size, a file's
+    /// size on disk (compressed for gzip).
+    var progressWeights: [UInt64] {
         guard let manifest else { return [UInt64(reader.payloadCount)] }
         return manifest.sources.map { $0.bytes }
     }
@@ -128,7 +128,7 @@ struct TextStreamer: Sendable {
     /// the next). `progress` gets the fraction of the sources' bytes on disk read so far.
     func stream(progress: (Double) -> Void, boundary: () throws -> Void = {},
                 _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let weights = text.diskBytes.map(Double.init)
+        let weights = text.progressWeights.map(Double.init)
         let total = max(1, weights.reduce(0, +))
         var before = 0.0
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 64)

@@ -28,7 +28,7 @@ public enum TokenizeStage: Stage {
             .choice("format", \.format, help: "text8: split at spaces, keep bytes; normalize: lowercase ASCII letters, spell out digits, all else separates"),
             .choice("sentences", \.sentences, help: "none: the text is one stream of words (text8); lines: each line is a sentence, and no window of train or cooccur crosses a line break (word2vec.c's </s>, gensim's LineSentence)"),
             .integer("max_table_words", \.maxTableWords, in: 1...Int64(Int32.max),
-                     help: "distinct words held while tokenizing (about 60 bytes each); past it, words seen once so far are pruned, then twice, … (word2vec.c's ReduceVocab); pruned occurrences become out-of-vocabulary. Default 10,000,000 (about 0.6 GB)"),
+                     help: "distinct words held while tokenizing (about 130 bytes each at the peak); past it, words seen once so far are pruned, then twice, … (word2vec.c's ReduceVocab); pruned occurrences become out-of-vocabulary. Default 10,000,000 (about 1.3 GB)"),
             .integer("threads", \.threads, in: 0...1024, identity: .ignored, help: "threads (0 = all cores); the output does not depend on it"),
         ]
     }

@@ -24,8 +24,10 @@ public final class Tokenizer: Sendable {
     public static let maxTokenBytes = 1_000
     /// Text per block: the unit of reading, of parallel work and of pruning checks.
     public static let defaultBlockBytes = 16 << 20
-    /// The default limit on distinct words held while tokenizing: about 60 bytes each, so
-    /// 10 million words take about 0.6 GB (word2vec.c starts pruning at 21 million).
+    /// The default limit on distinct words held while tokenizing. Each costs about 120–165
+    /// bytes at the peak (measured: 1M distinct words peaked at 207 MB, 3M at 451 MB, against
+    /// 42 MB for a tiny text), so 10 million take about 1.3 GB (word2vec.c starts pruning at 21
+    /// million).
     public static let defaultMaxTableWords = 10_000_000
     static let sentenceEnd = TokenStream.sentenceEnd
     /// During a block, a word not yet in the global table gets its piece's local id with this
@@ -367,9 +369,8 @@ public final class Tokenizer: Sendable {
 /// Writes the ids on a thread of its own, in the order they were handed over, so that hashing
 /// and writing one block's ids overlap the tokenizing of the next. Buffers go round: a piece
 /// hands over its filled buffer and takes a free one (waiting while the writer is behind), so
-/// memory stays fixed. `@unchecked Sendable`: the queues are touched under `condition`'s lock;
-/// `emit` is called by the writer thread only, and its caller reads what it wrote only after
-/// `finish()` returned.
+/// memory stays fixed (a `HandOff`). `@unchecked Sendable`: `emit` is called by the writer
+/// thread only, and its caller reads what it wrote only after `finish()` returned.
 final class IDWriter: @unchecked Sendable {
     struct Buffer {
         var base: UnsafeMutablePointer<UInt32>
@@ -377,82 +378,45 @@ final class IDWriter: @unchecked Sendable {
         var count: Int
     }
 
-    private let condition = NSCondition()
-    private var queue: [Buffer] = []
-    private var free: [Buffer] = []
-    private var finishing = false
-    private var stopping = false
-    private var exited = false
-    private var failure: Error?
+    private let handOff: HandOff<Buffer>
     private let emit: (UnsafeBufferPointer<UInt32>) throws -> Void
 
     init(buffers: Int, emit: @escaping (UnsafeBufferPointer<UInt32>) throws -> Void) {
         self.emit = emit
-        for _ in 0..<max(1, buffers) {
-            free.append(Buffer(base: .allocate(capacity: 1 << 16), capacity: 1 << 16, count: 0))
+        handOff = HandOff((0..<max(1, buffers)).map { _ in Buffer(base: .allocate(capacity: 1 << 16), capacity: 1 << 16, count: 0) })
+        let thread = Thread { [self] in
+            while let b = handOff.next() {
+                do { try self.emit(UnsafeBufferPointer(start: b.base, count: b.count)) } catch { handOff.fail(error) }
+                handOff.recycle(b)
+            }
+            handOff.markThreadExited()
         }
-        let thread = Thread { [self] in self.serve() }
         thread.name = "w2v-pipe id writer"
         thread.start()
     }
 
     deinit {
-        for b in queue + free { b.base.deallocate() }
-    }
-
-    private func serve() {
-        while true {
-            condition.lock()
-            while queue.isEmpty && !finishing && !stopping { condition.wait() }
-            if stopping || queue.isEmpty {
-                exited = true
-                condition.broadcast()
-                condition.unlock()
-                return
-            }
-            let b = queue.removeFirst()
-            let failed = failure != nil
-            condition.unlock()
-            var error: Error?
-            if !failed {
-                do { try emit(UnsafeBufferPointer(start: b.base, count: b.count)) } catch let e { error = e }
-            }
-            condition.lock()
-            if let error, failure == nil { failure = error }
-            free.append(b)
-            condition.broadcast()
-            condition.unlock()
-        }
+        for b in handOff.remaining() { b.base.deallocate() }
     }
 
     /// Queues `filled` for writing; returns a free buffer. Throws the writer's error, if any.
     func submit(_ filled: Buffer) throws -> Buffer {
-        condition.lock()
-        defer { condition.unlock() }
-        queue.append(filled)
-        condition.broadcast()
-        while free.isEmpty && failure == nil { condition.wait() }
-        if let failure { throw failure }
-        return free.removeLast()
+        handOff.send(filled)
+        guard let free = handOff.takeFree() else { throw handOff.failure ?? CancelledError() }
+        return free
     }
 
     /// Waits until everything queued is written; throws the writer's error, if any.
     func finish() throws {
-        condition.lock()
-        defer { condition.unlock() }
-        finishing = true
-        condition.broadcast()
-        while !exited { condition.wait() }
-        if let failure { throw failure }
+        handOff.close()
+        handOff.waitForThreadExit()
+        if let failure = handOff.failure { throw failure }
     }
 
     /// Stops the writer (what is still queued is dropped) and waits for its thread.
     func abandon() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        while !exited { condition.wait() }
-        condition.unlock()
+        handOff.stop()
+        handOff.waitForThreadExit()
     }
 }
 
@@ -619,7 +583,6 @@ final class GlobalWordTable: @unchecked Sendable {
 
 /// Hands blocks of text from the reader thread to the tokenizer: a fixed set of buffers going
 /// round (filled by the reader, tokenized, recycled), so memory does not grow with the text.
-/// `@unchecked Sendable`: every field is touched under `condition`'s lock only.
 final class BlockPipe: @unchecked Sendable {
     struct Block {
         let buffer: UnsafeMutablePointer<UInt8>
@@ -628,28 +591,30 @@ final class BlockPipe: @unchecked Sendable {
         let skipLeadingRun: Bool
     }
 
-    private let condition = NSCondition()
     private let capacity: Int
     private let all: [UnsafeMutablePointer<UInt8>]
-    private var free: [UnsafeMutablePointer<UInt8>]
-    private var full: [Block] = []
-    private var producerFinished = false
-    private var stopRequested = false
-    private(set) var producerError: Error?
+    /// Free buffers carry a count of 0; full ones the bytes they hold.
+    private let handOff: HandOff<Block>
 
     init(buffers: Int, capacity: Int) {
         self.capacity = capacity
         all = (0..<buffers).map { _ in .allocate(capacity: capacity) }
-        free = all
+        handOff = HandOff(all.map { Block(buffer: $0, count: 0, skipLeadingRun: false) })
     }
 
     deinit { for b in all { b.deallocate() } }
 
+    private struct Stopped: Error {}
+
+    /// What the reader failed with, if it did.
+    var producerError: Error? { handOff.failure }
+
     /// The reader thread's loop: fills blocks with what `produce` delivers, each cut after its
     /// last separator (the rest starts the next block).
     func produce(classes: [UInt8], maxToken: Int, produce: (_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+        defer { handOff.markThreadExited() }
         do {
-            guard var current = takeFree() else { return finish(nil) }
+            guard var current = handOff.takeFree()?.buffer else { return handOff.close() }
             var used = 0
             var skipLeading = false
             func cut() throws {
@@ -657,17 +622,17 @@ final class BlockPipe: @unchecked Sendable {
                 var s = used - 1
                 let lowest = max(0, used - (maxToken + 1))
                 while s >= lowest && classes[Int(current[s])] != 0 { s -= 1 }
-                guard let next = takeFree() else { throw CancelledError() }
+                guard let next = handOff.takeFree()?.buffer else { throw Stopped() }
                 if s >= lowest {
                     let carry = used - (s + 1)
                     next.update(from: current + s + 1, count: carry)
-                    send(Block(buffer: current, count: s + 1, skipLeadingRun: skipLeading))
+                    handOff.send(Block(buffer: current, count: s + 1, skipLeadingRun: skipLeading))
                     skipLeading = false
                     used = carry
                 } else {
                     // No separator near the end: the tail is a token too long to keep, which the
                     // tokenizer drops; the next block skips the rest of it.
-                    send(Block(buffer: current, count: used, skipLeadingRun: skipLeading))
+                    handOff.send(Block(buffer: current, count: used, skipLeadingRun: skipLeading))
                     skipLeading = true
                     used = 0
                 }
@@ -685,58 +650,25 @@ final class BlockPipe: @unchecked Sendable {
                     if used == capacity { try cut() }
                 }
             }
-            if used > 0 { send(Block(buffer: current, count: used, skipLeadingRun: skipLeading)) }
-            else { recycle(current) }
-            finish(nil)
+            if used > 0 { handOff.send(Block(buffer: current, count: used, skipLeadingRun: skipLeading)) }
+            handOff.close()
+        } catch is Stopped {
+            handOff.close() // stopped by the tokenizer, which knows why
         } catch {
-            finish(error is CancelledError && isStopping ? nil : error)
+            handOff.fail(error)
         }
     }
 
-    private var isStopping: Bool { condition.lock(); defer { condition.unlock() }; return stopRequested }
-
-    private func takeFree() -> UnsafeMutablePointer<UInt8>? {
-        condition.lock(); defer { condition.unlock() }
-        while free.isEmpty && !stopRequested { condition.wait() }
-        return stopRequested ? nil : free.removeLast()
-    }
-
-    private func send(_ block: Block) {
-        condition.lock()
-        full.append(block)
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    private func finish(_ error: Error?) {
-        condition.lock()
-        producerFinished = true
-        if producerError == nil { producerError = error }
-        condition.broadcast()
-        condition.unlock()
-    }
-
     /// The next filled block, nil when the reader is done (or failed: see `producerError`).
-    func next() -> Block? {
-        condition.lock(); defer { condition.unlock() }
-        while full.isEmpty && !producerFinished { condition.wait() }
-        if producerError != nil { return nil }
-        return full.isEmpty ? nil : full.removeFirst()
-    }
+    func next() -> Block? { handOff.next() }
 
     func recycle(_ buffer: UnsafeMutablePointer<UInt8>) {
-        condition.lock()
-        free.append(buffer)
-        condition.broadcast()
-        condition.unlock()
+        handOff.recycle(Block(buffer: buffer, count: 0, skipLeadingRun: false))
     }
 
     /// Tells the reader to stop and waits until it has returned (its buffers are ours again).
     func stopAndJoin() {
-        condition.lock()
-        stopRequested = true
-        condition.broadcast()
-        while !producerFinished { condition.wait() }
-        condition.unlock()
+        handOff.stop()
+        handOff.waitForThreadExit()
     }
 }
