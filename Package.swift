@@ -28,6 +28,9 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // The training kernels' inner loops (SGNS pair and batch, CBOW), in C: one binary carries an
+        // AVX2+FMA build and a portable one and picks at run time (see include/train_kernels.h).
+        .target(name: "CTrainKernels"),
         // The generic engine: experiment spec, graph, store, staleness, progress. Knows nothing of word2vec.
         .target(
             name: "Pipeline",
@@ -36,7 +39,7 @@ let package = Package(
         // The word2vec stages and kernels.
         .target(
             name: "Stages",
-            dependencies: ["Pipeline", "CLibzip", "CLinearAlgebra"]
+            dependencies: ["Pipeline", "CLibzip", "CLinearAlgebra", "CTrainKernels"]
         ),
         .executableTarget(
             name: "w2v-pipe",
@@ -46,7 +49,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "CLibzip", "CLinearAlgebra"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "CLibzip", "CLinearAlgebra", "CTrainKernels"]),
         // End-to-end: runs the real binary (built first through this dependency).
         .testTarget(name: "CLITests", dependencies: ["Pipeline", "w2v-pipe"], exclude: ["data-only.json"]),
     ],

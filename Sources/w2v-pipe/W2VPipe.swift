@@ -22,7 +22,7 @@ struct W2VPipe: ParsableCommand {
         """,
         version: Engine.toolVersion,
         subcommands: [RunCommand.self, StatusCommand.self, ReportCommand.self, NearestCommand.self, AnalogyCommand.self,
-                      EvaluateCommand.self, CompareCommand.self, ExploreCommand.self, PlanCommand.self, StagesCommand.self, FetchCommand.self, GCCommand.self]
+                      EvaluateCommand.self, CompareCommand.self, ExploreCommand.self, PlanCommand.self, StagesCommand.self, FetchCommand.self, GCCommand.self, ProbeCommand.self]
     )
 }
 

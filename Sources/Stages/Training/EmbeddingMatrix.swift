@@ -197,37 +197,4 @@ public enum VectorMath {
         }
         while i < n { y[i] += a * x[i]; i &+= 1 }
     }
-
-    /// Fused output-row update used by negative sampling:
-    /// acc += g · out;  out += g · h   (both read the old `out`).
-    @inline(__always)
-    public static func accumulateAndUpdate(_ g: Float, out: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>,
-                                           acc: UnsafeMutablePointer<Float>, _ n: Int) {
-        let ro = UnsafeMutableRawPointer(out), rh = UnsafeRawPointer(h), ra = UnsafeMutableRawPointer(acc)
-        let g16 = SIMD16<Float>(repeating: g)
-        var i = 0
-        while i + 16 <= n {
-            let o = ro.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-            let hv = rh.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-            let av = ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-            ra.storeBytes(of: av + g16 * o, toByteOffset: i &* 4, as: SIMD16<Float>.self)
-            ro.storeBytes(of: o + g16 * hv, toByteOffset: i &* 4, as: SIMD16<Float>.self)
-            i &+= 16
-        }
-        let g4 = SIMD4<Float>(repeating: g)
-        while i + 4 <= n {
-            let o = ro.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
-            let hv = rh.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
-            let av = ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD4<Float>.self)
-            ra.storeBytes(of: av + g4 * o, toByteOffset: i &* 4, as: SIMD4<Float>.self)
-            ro.storeBytes(of: o + g4 * hv, toByteOffset: i &* 4, as: SIMD4<Float>.self)
-            i &+= 4
-        }
-        while i < n {
-            let o = out[i]
-            acc[i] += g * o
-            out[i] = o + g * h[i]
-            i &+= 1
-        }
-    }
 }

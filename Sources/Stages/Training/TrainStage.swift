@@ -5,7 +5,7 @@ import Pipeline
 public enum TrainStage: Stage {
     public static let typeName = "train"
     public static let summary = "Train word vectors: skip-gram (sgns) or CBOW with negative sampling, multithreaded (Hogwild)"
-    public static let implementationVersion = 1
+    public static let implementationVersion = 2
     /// Everything `train` takes, with word2vec.c's defaults. `configuration(_:cores:)` carries
     /// it to the trainer.
     public struct Parameters: StageParameters {
@@ -20,7 +20,7 @@ public enum TrainStage: Stage {
         public var threads = 0
         public var seed = 1
         public var cbowMean = true
-        public var batchedNegatives = false
+        public var batchedNegatives = true
         public var initRange = 0.5
         public init() {}
         public static let fields: [ParameterField<Self>] = [
@@ -35,7 +35,7 @@ public enum TrainStage: Stage {
             .integer("threads", \.threads, in: 0...1024, help: "worker threads (0 = all cores); with more than one, results vary slightly from run to run"),
             .integer("seed", \.seed, in: 0...Int64.max, help: "random seed; with threads 1, the same seed gives byte-identical artifacts"),
             .bool("cbow_mean", \.cbowMean, help: "CBOW: mean of the context vectors (true) or their sum (-cbow 1 uses the mean)"),
-            .bool("batched_negatives", \.batchedNegatives, help: "skip-gram: share a centre word's negatives across its window (HogBatch); faster, opt-in"),
+            .bool("batched_negatives", \.batchedNegatives, help: "skip-gram: one update per centre word, its negatives shared across its window (HogBatch; the default: faster, as good over seeds, see bench/RESULTS.md); false: one update per (centre, context) pair with its own negatives, word2vec.c's exact order"),
             .number("init_range", \.initRange, in: 0.001...10, help: "input vectors start uniform in ±init_range/dim: 0.5 as word2vec.c; gensim 4 uses 1.0 (about 1 point more analogy accuracy after 1 epoch on a text8-sized corpus, in one run)"),
         ]
 
@@ -64,6 +64,7 @@ public enum TrainStage: Stage {
     }
 
     public static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
+        let started = DispatchTime.now().uptimeNanoseconds
         let tokens = try context.read(Slots.tokens)
         let vocab = try context.read(Slots.vocab)
         let subsample = try context.read(Slots.subsample)
@@ -71,12 +72,15 @@ public enum TrainStage: Stage {
             throw TrainStageError.mismatchedInputs("the vocabulary (\(vocab.remap.count) token words) or subsample table (\(subsample.keepProbability.count) words) was not built from these tokens (\(tokens.wordCount) words) / this vocabulary (\(vocab.size) words); wire inputs from the same chain of stages")
         }
         let config = configuration(parameters, cores: context.availableCores)
-        return try train(context, config: config, tokens: tokens, vocab: vocab, subsample: subsample, startingFrom: nil)
+        return try train(context, config: config, tokens: tokens, vocab: vocab, subsample: subsample, startingFrom: nil,
+                         started: started)
     }
 
     /// Trains (from scratch, or on from `startingFrom`), then writes the model and embeddings.
     static func train(_ context: StageContext, config: TrainingConfiguration, tokens: TokenStream, vocab: Vocabulary,
-                      subsample: SubsampleTable, startingFrom previous: ModelState?) throws -> StageOutcome {
+                      subsample: SubsampleTable, startingFrom previous: ModelState?,
+                      started: UInt64 = DispatchTime.now().uptimeNanoseconds) throws -> StageOutcome {
+        func since(_ t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds &- t) / 1e9 }
         try config.validate()
         // Memory: two V × dim float tables.
         let tableBytes = Double(vocab.size) * Double(config.dimension) * 4 * 2
@@ -100,11 +104,13 @@ public enum TrainStage: Stage {
             model = Trainer.makeModel(vocabularySize: vocab.size, configuration: config)
         }
         let cancellation = context.cancellation
+        let setupSeconds = since(started)
         let result = try trainer.train(model: model, progress: { p in
             context.progress.update(fraction: p.fraction, detail: String(
                 format: "epoch %d/%d  %@ words/s  lr %.5f  loss %.4f", p.epoch, config.epochs,
                 Format.compact(p.wordsPerSecond), Double(p.learningRate), p.averageLoss))
         }, isCancelled: { cancellation.isCancelled })
+        let writeStarted = DispatchTime.now().uptimeNanoseconds
         let modelOut = try context.output("model", formatVersion: ModelState.formatVersion)
         try ModelState.write(to: modelOut, model: model, configuration: config)
         let provenance: [String: JSONValue] = [
@@ -118,6 +124,11 @@ public enum TrainStage: Stage {
             try EmbeddingTable.write(to: embOut, words: vocab.words.strings(), counts: Array(vocab.counts),
                                      dimension: config.dimension, vectors: $0, provenance: provenance)
         }
+        let writeSeconds = since(writeStarted)
+        // The work around the epochs (inputs mapped and checked, tables made; both artifacts
+        // written), against one epoch's time.
+        let epochSeconds = result.seconds / Double(max(1, config.epochs))
+        let overhead = epochSeconds > 0 ? (setupSeconds + writeSeconds) / epochSeconds : 0
         let curve: [JSONValue] = result.lossCurve.map { .array([.number($0.fraction), .number($0.loss)]) }
         return StageOutcome(
             summary: String(format: "%@ %d epoch(s)%@: %@ words/s, %@, final loss %.4f", config.model.rawValue, config.epochs,
@@ -126,7 +137,12 @@ public enum TrainStage: Stage {
             metrics: ["words_per_second": .number(result.wordsPerSecond), "train_seconds": .number(result.seconds),
                       "final_loss": .number(result.finalLoss), "loss_curve": .array(curve),
                       "tokens_kept": .integer(Int64(result.tokensKept)), "pairs_trained": .integer(Int64(result.pairsTrained)),
-                      "threads": .integer(Int64(config.threads)), "epochs_trained": .integer(Int64(model.epochsTrained))])
+                      "threads": .integer(Int64(config.threads)), "epochs_trained": .integer(Int64(model.epochsTrained)),
+                      "kernel": .string(config.model == .cbow ? "cbow" : config.batchedNegatives ? "batched" : "pair"),
+                      "kernel_isa": .string(KernelISA.selected.rawValue),
+                      "setup_seconds": .number(setupSeconds), "write_seconds": .number(writeSeconds),
+                      "sentence_seconds": .number(result.sentenceSeconds),
+                      "overhead_fraction_of_epoch": .number(overhead)])
     }
 }
 
@@ -134,7 +150,7 @@ public enum TrainStage: Stage {
 public enum TrainMoreStage: Stage {
     public static let typeName = "train-more"
     public static let summary = "Continue training a model for more epochs (the model artifact keeps both tables and its configuration)"
-    public static let implementationVersion = 1
+    public static let implementationVersion = 2
     public struct Parameters: StageParameters {
         public var epochs = 1
         public var learningRate: Double? = nil
@@ -152,6 +168,7 @@ public enum TrainMoreStage: Stage {
     public static let outputs = TrainStage.outputs
 
     public static func run(_ context: StageContext, parameters p: Parameters) throws -> StageOutcome {
+        let started = DispatchTime.now().uptimeNanoseconds
         let previous = try context.read(Slots.model)
         let tokens = try context.read(Slots.tokens)
         let vocab = try context.read(Slots.vocab)
@@ -161,7 +178,8 @@ public enum TrainMoreStage: Stage {
         if let lr = p.learningRate { config.learningRate = Float(lr) }
         config.threads = p.threads == 0 ? context.availableCores : p.threads
         config.seed = p.seed.map(UInt64.init) ?? config.seed &+ UInt64(previous.epochsTrained) &* 1000
-        return try TrainStage.train(context, config: config, tokens: tokens, vocab: vocab, subsample: subsample, startingFrom: previous)
+        return try TrainStage.train(context, config: config, tokens: tokens, vocab: vocab, subsample: subsample, startingFrom: previous,
+                                    started: started)
     }
 }
 

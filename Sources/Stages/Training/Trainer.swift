@@ -1,6 +1,7 @@
 import Foundation
 import Dispatch
 import Pipeline
+import CTrainKernels
 
 /// Trains an `EmbeddingModel` with SGNS or CBOW, Hogwild-parallel like word2vec.c.
 ///
@@ -153,6 +154,7 @@ final class TrainingJob: @unchecked Sendable {
     private var nextCurveAt: Int
     private var epochLoss = 0.0
     private var epochPairs = 0
+    private var sentenceNanos: UInt64 = 0
 
     init(configuration: TrainingConfiguration, corpus: TrainingCorpus, wordTokenCount: Int, alias: AliasTable, sigmoid: SigmoidTable,
          model: EmbeddingModel, isCancelled: @escaping @Sendable () -> Bool) {
@@ -196,15 +198,19 @@ final class TrainingJob: @unchecked Sendable {
                                    loss: curveLoss / Double(curvePairs)))
             curveLoss = 0; curvePairs = 0
         }
-        return TrainingResult(seconds: seconds,
+        var r = TrainingResult(seconds: seconds,
                               wordsPerSecond: seconds > 0 ? Double(totalWords) / seconds : 0,
                               finalLoss: epochPairs > 0 ? epochLoss / Double(epochPairs) : 0,
                               lossCurve: curve, pairsTrained: pairs, tokensKept: kept)
+        r.sentenceSeconds = Double(sentenceNanos) / 1e9 / Double(max(1, config.threads))
+        return r
     }
 
     /// Publishes a worker's counters; returns the new learning rate and whether to stop.
-    func sync(words: Int, loss: Double, pairs newPairs: Int, kept newKept: Int, cancelled workerSawCancel: Bool) -> (Float, Bool) {
+    func sync(words: Int, loss: Double, pairs newPairs: Int, kept newKept: Int, sentenceNanos newNanos: UInt64 = 0,
+              cancelled workerSawCancel: Bool) -> (Float, Bool) {
         lock.lock(); defer { lock.unlock() }
+        sentenceNanos &+= newNanos
         processed += words
         lossSum += loss
         pairs += newPairs
@@ -273,8 +279,10 @@ final class TrainingJob: @unchecked Sendable {
         // lines, so nothing the inner loop writes can share a cache line with another worker's
         // data (small heap blocks from different threads may otherwise sit side by side).
         func lines(_ bytes: Int) -> Int { (bytes + 127) / 128 * 128 }
-        let sizes = [lines(maxLen * 4), lines((negatives + 1) * 4), lines(2 * window * 4), lines(2 * dim * 4),
-                     lines(2 * window * (negatives + 1) * 4), lines((negatives + 1) * dim * 4)]
+        let ptr = MemoryLayout<Kernels.Row>.stride
+        let sizes = [lines(maxLen * 4), lines((negatives + 1) * ptr), lines(2 * window * ptr), lines(2 * dim * 4),
+                     lines(2 * window * Kernels.batchScoresPerContext(negatives + 1) * 4), lines(2 * window * 8 * 4),
+                     lines((negatives + 1) * ptr), lines(2 * window * ptr)]
         let blockBytes = (sizes.reduce(0, +) + 4095) / 4096 * 4096 + 4096
         let block = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 4096)
         defer { block.deallocate() }
@@ -285,16 +293,23 @@ final class TrainingJob: @unchecked Sendable {
             return p
         }
         let sentence = carve(0, Int32.self)
-        let targets = carve(1, Int32.self)
-        let contexts = carve(2, Int32.self)
+        let targets = carve(1, Kernels.Row.self)
+        let contexts = carve(2, Kernels.Row.self)
         let scratch = carve(3, Float.self)
         let scores = carve(4, Float.self)
-        let outGrad = carve(5, Float.self)
+        let contextScratch = carve(5, Float.self)
+        let targets2 = carve(6, Kernels.Row.self)
+        let contexts2 = carve(7, Kernels.Row.self)
         guard begin < end else {
             _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
             return
         }
         var alpha = snapshot().alpha
+        // Denormal floats flushed to zero while this worker trains (word2vec.c gets the same from
+        // -Ofast): a subnormal operand can cost ~100 cycles; the effect on the result is below
+        // 1e-38 per value.
+        let fpState = w2v_flush_denormals()
+        defer { w2v_restore_fp(fpState) }
 
         tokens.withUnsafeBufferPointer { tokenBuf in
         remap.withUnsafeBufferPointer { remapBuf in
@@ -305,58 +320,87 @@ final class TrainingJob: @unchecked Sendable {
                 sigmoid.withView { sig in
                     let keep = keepBuf.baseAddress!
                     let tokens = tokenBuf.baseAddress!, remap = remapBuf.baseAddress!
-                    /// Fills targets[1...] with K draws from the noise distribution, skipping (not
-                    /// redrawing) any equal to the positive target, as word2vec.c; returns the count.
                     @inline(__always)
-                    func takeNegatives(_ centre: Int32) -> Int {
+                    func outRow(_ w: Int32) -> UnsafeMutablePointer<Float> { outPtr + Int(w) &* dim }
+                    /// Fills t[1...] with the rows of K draws from the noise distribution, skipping
+                    /// (not redrawing) any equal to the positive target, as word2vec.c; returns the
+                    /// count of rows in t (positive included).
+                    @inline(__always)
+                    func takeNegatives(_ centre: Int32, into t: UnsafeMutablePointer<Kernels.Row>) -> Int {
                         var n = 1
                         for _ in 0..<negatives {
                             let neg = Int32(truncatingIfNeeded: sampler.sample(&rng))
-                            if neg != centre { targets[n] = neg; n &+= 1 }
+                            if neg != centre { t[n] = outRow(neg); n &+= 1 }
                         }
                         return n
                     }
                     var pos = begin
                     var localWords = 0, localPairs = 0, localKept = 0
                     var localLoss = 0.0
+                    var localNanos: UInt64 = 0
                     while pos < end {
                         // One sentence of kept words; windows are drawn inside it only.
+                        let t0 = DispatchTime.now().uptimeNanoseconds
                         let len = TrainingJob.nextSentence(tokens: tokens, position: &pos, end: end, remap: remap, keep: keep,
                                                            rng: &rng, into: sentence, maxLength: maxLen, words: &localWords)
+                        localNanos &+= DispatchTime.now().uptimeNanoseconds &- t0
                         localKept &+= len
                         var sentenceLoss: Float = 0
-                        for i in 0..<len {
-                            let centre = sentence[i]
-                            let b = drawWindowRadius(window, &rng)
-                            let lo = max(0, i - b), hi = min(len - 1, i + b)
-                            if isCBOW || batched {
-                                // The whole window at once: one update per centre word.
+                        if isCBOW || batched {
+                            // One update per centre word over its whole window. The next centre's
+                            // window and negatives are drawn (in the same order as ever) before this
+                            // one is trained, and their rows prefetched, so that their cache misses
+                            // overlap this centre's arithmetic.
+                            var cur = (targets: targets, contexts: contexts)
+                            var nxt = (targets: targets2, contexts: contexts2)
+                            @inline(__always)
+                            func draw(_ i: Int, into t: UnsafeMutablePointer<Kernels.Row>,
+                                      _ c: UnsafeMutablePointer<Kernels.Row>) -> (Int, Int) {
+                                let b = drawWindowRadius(window, &rng)
+                                let lo = max(0, i - b), hi = min(len - 1, i + b)
                                 var cw = 0
-                                for j in lo...hi where j != i { contexts[cw] = sentence[j]; cw &+= 1 }
-                                if cw == 0 { continue }
-                                targets[0] = centre
-                                let n = takeNegatives(centre)
-                                if isCBOW {
-                                    sentenceLoss += Kernels.cbow(input: inPtr, output: outPtr, dimension: dim,
-                                                                 contextRows: contexts, contextCount: cw,
-                                                                 targets: targets, targetCount: n, alpha: alpha, mean: mean,
-                                                                 hidden: scratch, neu1e: scratch + dim, sigmoid: sig)
-                                    localPairs &+= 1
-                                } else {
-                                    sentenceLoss += Kernels.sgnsBatch(input: inPtr, output: outPtr, dimension: dim,
-                                                                      contextRows: contexts, contextCount: cw,
-                                                                      targets: targets, targetCount: n, alpha: alpha,
-                                                                      scores: scores, outGrad: outGrad,
-                                                                      sigmoid: sig)
-                                    localPairs &+= cw
+                                for j in lo...hi where j != i { c[cw] = inPtr + Int(sentence[j]) &* dim; cw &+= 1 }
+                                if cw == 0 { return (0, 0) }
+                                t[0] = outRow(sentence[i])
+                                return (cw, takeNegatives(sentence[i], into: t))
+                            }
+                            var counts = len > 0 ? draw(0, into: cur.targets, cur.contexts) : (0, 0)
+                            for i in 0..<len {
+                                var next = (0, 0)
+                                if i &+ 1 < len {
+                                    next = draw(i &+ 1, into: nxt.targets, nxt.contexts)
+                                    for c in 0..<next.0 { Kernels.prefetch(nxt.contexts[c]!, dimension: dim) }
+                                    for k in 0..<next.1 { Kernels.prefetch(nxt.targets[k]!, dimension: dim) }
                                 }
-                            } else {
-                                targets[0] = centre
+                                let (cw, n) = counts
+                                if cw > 0 {
+                                    if isCBOW {
+                                        sentenceLoss += Kernels.cbow(contextRows: cur.contexts, contextCount: cw,
+                                                                     targetRows: cur.targets, targetCount: n, dimension: dim,
+                                                                     alpha: alpha, mean: mean,
+                                                                     hidden: scratch, neu1e: scratch + dim, sigmoid: sig)
+                                        localPairs &+= 1
+                                    } else {
+                                        sentenceLoss += Kernels.sgnsBatch(contextRows: cur.contexts, contextCount: cw,
+                                                                          targetRows: cur.targets, targetCount: n, dimension: dim,
+                                                                          alpha: alpha, scores: scores,
+                                                                          contextScratch: contextScratch, sigmoid: sig)
+                                        localPairs &+= cw
+                                    }
+                                }
+                                swap(&cur, &nxt)
+                                counts = next
+                            }
+                        } else {
+                            for i in 0..<len {
+                                let centre = sentence[i]
+                                let b = drawWindowRadius(window, &rng)
+                                let lo = max(0, i - b), hi = min(len - 1, i + b)
+                                targets[0] = outRow(centre)
                                 for j in lo...hi where j != i {
-                                    let n = takeNegatives(centre)
-                                    sentenceLoss += Kernels.sgnsPair(input: inPtr, output: outPtr, dimension: dim,
-                                                                     inputRow: Int(sentence[j]),
-                                                                     targets: targets, targetCount: n,
+                                    let n = takeNegatives(centre, into: targets)
+                                    sentenceLoss += Kernels.sgnsPair(inputRow: inPtr + Int(sentence[j]) &* dim,
+                                                                     targetRows: targets, targetCount: n, dimension: dim,
                                                                      alpha: alpha, neu1e: scratch, sigmoid: sig)
                                     localPairs &+= 1
                                 }
@@ -366,9 +410,9 @@ final class TrainingJob: @unchecked Sendable {
                         if localWords >= syncEvery || pos >= end {
                             let cancel = isCancelled()
                             let (a, stop) = sync(words: localWords, loss: localLoss, pairs: localPairs,
-                                                 kept: localKept, cancelled: cancel)
+                                                 kept: localKept, sentenceNanos: localNanos, cancelled: cancel)
                             alpha = a
-                            localWords = 0; localPairs = 0; localKept = 0; localLoss = 0
+                            localWords = 0; localPairs = 0; localKept = 0; localLoss = 0; localNanos = 0
                             if stop { return }
                         }
                     }

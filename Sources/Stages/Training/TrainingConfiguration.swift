@@ -29,7 +29,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var seed: UInt64
     /// CBOW only: true = hidden layer is the mean of the context vectors, false = their sum.
     public var cbowMean: Bool
-    /// SGNS only: share one set of negatives across a centre word's window (HogBatch, Ji et al. 2016).
+    /// SGNS only: one update per centre word, one set of negatives shared across its window
+    /// (HogBatch, Ji et al. 2016); false: word2vec.c's update per pair.
     public var batchedNegatives: Bool
     /// Input vectors start uniform in ±initRange/dimension: 0.5 as word2vec.c, 1.0 as gensim 4.
     /// Optional so that configurations saved in models before it existed still decode (nil = 0.5).
@@ -53,7 +54,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
                 threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount),
                 seed: UInt64 = 1,
                 cbowMean: Bool = true,
-                batchedNegatives: Bool = false,
+                batchedNegatives: Bool = true,
                 initRange: Float = 0.5) {
         self.model = model
         self.dimension = dimension
@@ -160,6 +161,9 @@ public struct TrainingResult: Codable, Sendable {
     public var pairsTrained: Int
     /// Tokens kept after OOV removal and subsampling, over all epochs.
     public var tokensKept: Int
+    /// Seconds the workers spent reading sentences (id remapping and subsampling), summed over
+    /// workers and divided by their number: that part's share of `seconds`.
+    public var sentenceSeconds: Double = 0
 
     public init(seconds: Double, wordsPerSecond: Double, finalLoss: Double, lossCurve: [LossPoint],
                 pairsTrained: Int, tokensKept: Int) {

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Stages
+
+/// `w2v-pipe probe`: the machine's ceilings, for judging training speed against them.
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Measure this machine's multiply-add rate, memory bandwidth and latencies (about a second).",
+        discussion: """
+        Training is bounded by arithmetic (about 6 × dim × (negatives + 1) flops per skip-gram pair) and by \
+        moving rows between memory, caches and cores. The probe measures each ceiling so a words/s figure \
+        can be read against them; bench/run.py prints its roofline next to each tool's speed. On a shared or \
+        virtual machine the figures move between runs (the core-to-core round trip most of all): probe again \
+        beside the runs you compare.
+
+        Examples:
+          w2v-pipe probe
+          w2v-pipe probe --json > machine.json
+        """)
+
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        let probe = MachineProbe.measure()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try encoder.encode(probe), as: UTF8.self))
+        } else {
+            print(probe.report)
+        }
+    }
+}
