@@ -2,7 +2,7 @@
 """Side-by-side benchmark: w2v-pipe against gensim, fastText and word2vec.c.
 
     python3 bench/run.py [--corpus ZIP] [--models sgns,cbow] [--epochs 1] [--threads N]
-                         [--repeats 3] [--tools w2v-pipe,gensim,fasttext,word2vec-c]
+                         [--repeats 5] [--tools w2v-pipe,w2v-pipe-pair,w2v-pipe-1t,gensim,fasttext,word2vec-c]
                          [--out bench/results] [--smoke] [--no-build] [--keep-work]
 
 Every tool trains on the same bytes (the zip member extracted once) with the same
@@ -38,7 +38,9 @@ ANALOGIES = REPO / "data" / "eval" / "questions-words.txt"
 SIMILARITY = REPO / "data" / "eval" / "wordsim353.tsv"
 DEFAULT_CORPUS = "../shared/data/corpus/en-corpus.zip"  # relative to the repo root
 SMOKE_CORPUS = "data/en-small.zip"
-ALL_TOOLS = ["w2v-pipe", "gensim", "fasttext", "word2vec-c"]
+ALL_TOOLS = ["w2v-pipe", "w2v-pipe-pair", "w2v-pipe-1t", "gensim", "fasttext", "word2vec-c"]
+# w2v-pipe variants: extra train parameters (the per-pair kernel: skip-gram only) and threads.
+PIPE_VARIANTS = {"w2v-pipe": ({}, None), "w2v-pipe-pair": ({"batched_negatives": False}, None), "w2v-pipe-1t": ({}, 1)}
 PEER_PACKAGES = {  # tool -> (pip requirement, distribution name, version)
     "gensim": ("gensim==4.4.0", "gensim", "4.4.0"),
     "fasttext": ("fasttext-wheel==0.9.2", "fasttext-wheel", "0.9.2"),
@@ -48,12 +50,16 @@ KNOWN_TOKENS = {"en-corpus.zip": 16_943_072}
 HYPER = {"dim": 100, "window": 5, "negatives": 5, "min_count": 5, "t": 1e-4}
 TIMING = {
     "w2v-pipe": "train stage only: `train_seconds` from its run record (data stages reused from the store)",
+    "w2v-pipe-pair": "as w2v-pipe; skip-gram with `batched_negatives: false` (one update per pair, word2vec.c's order)",
+    "w2v-pipe-1t": "as w2v-pipe, with `threads: 1` (the 1 → N thread scaling)",
     "gensim": "`train()` only, in-process (build_vocab — corpus scan, vocabulary, tables — excluded)",
     "fasttext": "from fastText's own `Number of labels` line (vocabulary read) to the return of train_unsupervised (output-matrix init included)",
     "word2vec-c": "from its first progress line (vocabulary read, tables built) to process exit (includes writing the vectors, <1 s)",
 }
 CANNOT_EXPRESS = {
-    "w2v-pipe": "learning rate: its default (0.025 sgns, 0.05 cbow).",
+    "w2v-pipe": "learning rate: its default (0.025 sgns, 0.05 cbow); skip-gram with its default batched kernel.",
+    "w2v-pipe-pair": "as w2v-pipe, per-pair kernel.",
+    "w2v-pipe-1t": "as w2v-pipe, one thread.",
     "gensim": "iterator mode over text8 cut into 10,000-word sentences (Text8Corpus), sg=1/0, hs=0, negative=5, "
               "sample=1e-4, workers=threads, cbow_mean=1; its default alpha 0.025 for both models "
               "(word2vec.c and w2v-pipe start CBOW at 0.05). corpus_file mode not used (trains on ~half of a one-line corpus).",
@@ -308,15 +314,15 @@ class Pipe:
             "subsample": {"type": "subsample", "inputs": {"vocab": "vocab.vocab"}, "params": {"t": HYPER["t"]}},
         }
 
-    def write_exp(self, name, model=None, seed=None, epochs=None, vectors=None):
+    def write_exp(self, name, model=None, seed=None, epochs=None, vectors=None, extra=None, threads=None):
         stages = self.data_stages()
         if model:
             stages["train"] = {
                 "type": "train",
                 "inputs": {"tokens": "tokens.tokens", "vocab": "vocab.vocab", "subsample": "subsample.subsample"},
-                "params": {"model": model, "dim": HYPER["dim"], "window": HYPER["window"],
-                           "negatives": HYPER["negatives"], "epochs": epochs or self.epochs,
-                           "threads": self.threads, "seed": seed},
+                "params": dict({"model": model, "dim": HYPER["dim"], "window": HYPER["window"],
+                                "negatives": HYPER["negatives"], "epochs": epochs or self.epochs,
+                                "threads": threads or self.threads, "seed": seed}, **(extra or {})),
             }
             stages["export"] = {"type": "export", "inputs": {"embeddings": "train.embeddings"},
                                 "params": {"format": "word2vec-binary", "path": str(vectors)}}
@@ -335,20 +341,27 @@ class Pipe:
                 out.append(d)
         return sorted(out, key=lambda d: d.get("startedAt", ""))
 
-    def train(self, model, seed, vectors, tag, epochs=None):
-        exp = self.write_exp(f"bench-{model}", model, seed, epochs, vectors)
+    def train(self, model, seed, vectors, tag, epochs=None, variant="w2v-pipe"):
+        extra, threads = PIPE_VARIANTS[variant]
+        exp = self.write_exp(f"bench-{model}", model, seed, epochs, vectors, extra, threads)
         r = run_measured([PIPE, "run", exp, "--store", self.store, "--progress", "none"],
                          self.logdir / f"{tag}.log")
         if r["rc"] != 0:
             return {"error": f"w2v-pipe run exited {r['rc']}: " + r["stderr"].strip()[-300:]}, exp
         recs = [d for d in self.records("train")
                 if d["parameters"].get("seed") == seed and d["parameters"].get("model") == model
-                and d["parameters"].get("epochs") == (epochs or self.epochs)]
+                and d["parameters"].get("epochs") == (epochs or self.epochs)
+                and d["parameters"].get("threads") == (threads or self.threads)
+                and all(d["parameters"].get(k) == v for k, v in extra.items())]
         if not recs or not re.search(r"^\s*train\s+train\s+ran in", r["stdout"], re.M):
             return {"error": "train stage did not run (reused?) or has no run record"}, exp
         m = recs[-1]["metrics"]
         return {"train_seconds": m["train_seconds"], "tool_words_per_second": m.get("words_per_second"),
                 "final_loss": m.get("final_loss"), "tokens_kept": m.get("tokens_kept"),
+                "pairs_trained": m.get("pairs_trained"), "threads": m.get("threads"), "kernel": m.get("kernel"),
+                "kernel_isa": m.get("kernel_isa"), "setup_seconds": m.get("setup_seconds"),
+                "write_seconds": m.get("write_seconds"), "sentence_seconds": m.get("sentence_seconds"),
+                "overhead_fraction_of_epoch": m.get("overhead_fraction_of_epoch"),
                 "wall": r["wall"], "rss_mb": r["rss_mb"], "cpu": r["cpu"], "user": r["user"], "sys": r["sys"]}, exp
 
 
@@ -409,6 +422,102 @@ def train_peer(tool, model, corpus_txt, vectors, threads, epochs, tag, logdir, v
 
 
 # --------------------------------------------------------------------------------------------
+# machine probe and roofline
+
+
+def run_probe(path):
+    """`w2v-pipe probe --json`: flops, bandwidth, latency, core-to-core round trip (None if it fails)."""
+    r = subprocess.run([str(PIPE), "probe", "--json"], cwd=REPO, capture_output=True, text=True)
+    if r.returncode != 0:
+        log(f"probe failed: {r.stderr.strip()[-200:]}")
+        return None
+    path.write_text(r.stdout)
+    p = json.loads(r.stdout)
+    log(f"probe: {p['gflops_all_cores']:.0f} Gflop/s ({p['gflops_one_core']:.0f} on one core), read "
+        f"{p['read_g_bps_all_cores']:.1f} GB/s, latency {p['memory_latency_ns']:.0f} ns, core to core "
+        f"{p.get('core_to_core_round_trip_ns') or 0:.0f} ns")
+    return p
+
+
+def work_per_word(run, model, tokens, epochs):
+    """(flops, bytes) per corpus word of one w2v-pipe run, from its record's counts.
+
+    Flops: every (context, target) dot product and its two updates, 6 × dim each (2 per
+    multiply-add), with K + 1 targets; CBOW: the same for its one hidden vector, plus summing and
+    updating the window's rows. Bytes: every row the update touches read and written once (what
+    memory would have to move if no row were in cache: an upper bound on traffic). Batched
+    skip-gram and CBOW touch (window + K + 1) rows per centre word, the per-pair kernel
+    (K + 2) rows per pair."""
+    dim, k1 = HYPER["dim"], HYPER["negatives"] + 1
+    pairs, kept = run.get("pairs_trained"), run.get("tokens_kept")
+    if not pairs or not kept:
+        return None
+    words_total = tokens * epochs
+    row = 2 * dim * 4
+    if model == "cbow":
+        ctx = HYPER["window"] + 1  # mean window of a shrunk window of up to `window` each side
+        flops = kept * dim * (6 * k1 + 4 * ctx)
+        moved = kept * (ctx + k1) * row
+    else:
+        flops = pairs * k1 * dim * 6
+        moved = pairs * (k1 + 1) * row if run.get("kernel") == "pair" else (pairs + kept * k1) * row
+    return flops / words_total, moved / words_total
+
+
+def roofline(result):
+    probes = result.get("probes") or []
+    if not probes:
+        return []
+    p = probes[0]
+    cfg = result["config"]
+    lines = ["", "Roofline (`w2v-pipe probe` at the start" + (" and end" if len(probes) > 1 else "") + " of this run): "
+             + "; ".join(f"{q['gflops_all_cores']:.0f} Gflop/s on {q['cores']} cores ({q['gflops_one_core']:.0f} on one), "
+                         f"read {q['read_g_bps_all_cores']:.1f} GB/s ({q['read_g_bps_one_core']:.1f} on one), memory latency "
+                         f"{q['memory_latency_ns']:.0f} ns, core-to-core round trip "
+                         f"{q.get('core_to_core_round_trip_ns') or 0:.0f} ns, kernels {q['kernel_isa']}" for q in probes) + ".", "",
+             "| w2v-pipe | model | words/s (median) | flops/word | Gflop/s | % of peak flops | bytes/word if uncached | GB/s | % of read bandwidth | bound: flops | bound: bandwidth |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for row in result["rows"]:
+        if row["tool"] not in PIPE_VARIANTS or not row.get("words_per_second"):
+            continue
+        runs = [r for r in result["runs"] if r["tool"] == row["tool"] and r["model"] == row["model"] and "train_seconds" in r]
+        w = work_per_word(runs[-1], row["model"], cfg["tokens"], cfg["epochs"]) if runs else None
+        if not w:
+            continue
+        fpw, bpw = w
+        wps = row["words_per_second"]["median"]
+        one = row["tool"] == "w2v-pipe-1t"
+        peak = (p["gflops_one_core"] if one else p["gflops_all_cores"]) * 1e9
+        bw = (p["read_g_bps_one_core"] if one else p["read_g_bps_all_cores"]) * 1e9
+        lines.append("| " + " | ".join([
+            row["tool"], row["model"], words(wps), f"{fpw / 1e3:.1f}k", f"{wps * fpw / 1e9:.1f}",
+            f"{100 * wps * fpw / peak:.0f}%", f"{bpw / 1e3:.1f}k", f"{wps * bpw / 1e9:.1f}", f"{100 * wps * bpw / bw:.0f}%",
+            words(peak / fpw), words(bw / bpw)]) + " |")
+    lines += ["", "flops/word and bytes/word from each run's own counts (pairs trained, words kept; see "
+              "`work_per_word` in bench/run.py); \"bound\" = the words/s at which the flops or that traffic alone would "
+              "use the whole machine. Most rows are in cache most of the time, so the bandwidth bound is a floor on "
+              "the ceiling, not the ceiling; what the kernels wait on is latency: rows that miss, and rows the other "
+              "core wrote last (the core-to-core round trip above)."]
+    scal = []
+    for model in cfg["models"]:
+        a = next((r for r in result["rows"] if r["tool"] == "w2v-pipe" and r["model"] == model and r.get("words_per_second")), None)
+        b = next((r for r in result["rows"] if r["tool"] == "w2v-pipe-1t" and r["model"] == model and r.get("words_per_second")), None)
+        if a and b:
+            scal.append(f"{model} {a['words_per_second']['median'] / b['words_per_second']['median']:.2f}×")
+    if scal:
+        lines += ["", f"1 → {cfg['threads']} threads (medians): " + ", ".join(scal) + "."]
+    over = [r for r in result["runs"] if r["tool"] in PIPE_VARIANTS and r.get("overhead_fraction_of_epoch") is not None]
+    if over:
+        o = stats([r["overhead_fraction_of_epoch"] for r in over])
+        sent = stats([r["sentence_seconds"] / r["train_seconds"] for r in over if r.get("sentence_seconds") is not None])
+        lines += ["", f"Around training (w2v-pipe, all runs): mapping and checking the inputs, making the tables and "
+                  f"writing both artifacts took {fmt_range(o, lambda x: f'{100 * x:.1f}%')} of an epoch; reading "
+                  f"sentences (id remapping and subsampling, inside the epoch) {fmt_range(sent, lambda x: f'{100 * x:.1f}%')} "
+                  f"of the training time."]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
 # report
 
 
@@ -436,6 +545,8 @@ def aggregate(runs, tools, models):
     for model in models:
         base = None
         for tool in tools:
+            if tool == "w2v-pipe-pair" and model != "sgns":
+                continue
             rs = [r for r in runs if r["tool"] == tool and r["model"] == model and "train_seconds" in r]
             errs = [r["error"] for r in runs if r["tool"] == tool and r["model"] == model and "error" in r]
             row = {"tool": tool, "model": model, "repeats": len(rs), "errors": errs}
@@ -500,6 +611,7 @@ def markdown(result):
     lines += ["", "Settings a tool cannot express, or expresses differently:", ""]
     for tool in cfg["tools"]:
         lines.append(f"- {tool}: {CANNOT_EXPRESS[tool]}")
+    lines += roofline(result)
     p = result.get("pipeline") or {}
     if p:
         lines += ["", "w2v-pipe pipeline stages (warm-up run; no-op and query figures: median of 3):", "",
@@ -524,17 +636,17 @@ def main():
     ap.add_argument("--models", default="sgns,cbow")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--tools", default=",".join(ALL_TOOLS))
     ap.add_argument("--out", default=str(BENCH / "results"))
     ap.add_argument("--smoke", action="store_true",
-                    help="w2v-pipe alone on data/en-small.zip, 1 epoch, 1 repeat, no venv (for CI)")
+                    help="w2v-pipe alone (its three variants) on data/en-small.zip, 1 epoch, 1 repeat, no venv (for CI)")
     ap.add_argument("--no-build", action="store_true", help="use the existing .build/release/w2v-pipe as is")
     ap.add_argument("--keep-work", action="store_true", help="keep the temporary work directory (corpus, store, vectors)")
     args = ap.parse_args()
 
     if args.smoke:
-        args.corpus, args.tools, args.epochs, args.repeats = args.corpus or SMOKE_CORPUS, "w2v-pipe", 1, 1
+        args.corpus, args.tools, args.epochs, args.repeats = args.corpus or SMOKE_CORPUS, "w2v-pipe,w2v-pipe-pair,w2v-pipe-1t", 1, 1
     corpus = Path(args.corpus or DEFAULT_CORPUS)
     if not corpus.is_absolute():
         corpus = (REPO / corpus) if (REPO / corpus).exists() else corpus.resolve()
@@ -546,7 +658,7 @@ def main():
     if bad or any(m not in ("sgns", "cbow") for m in models) or args.repeats < 1 or args.epochs < 1:
         sys.exit(f"bench: unknown tool/model or bad count ({bad or models})")
     tools = [t for t in ALL_TOOLS if t in tools]  # fixed order, w2v-pipe first
-    peers = [t for t in tools if t != "w2v-pipe"]
+    peers = [t for t in tools if t not in PIPE_VARIANTS]
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ("-smoke" if args.smoke else "")
     outdir = Path(args.out)
@@ -580,7 +692,7 @@ def main():
         vecdir.mkdir()
         pipeline = {}
         tokens = None
-        if "w2v-pipe" in tools:
+        if any(t in PIPE_VARIANTS for t in tools):
             log(f"w2v-pipe warm-up ({models[0]}, 1 epoch; builds the data artifacts; excluded)")
             warm, _ = pipe.train(models[0], 1000, vecdir / "warmup.bin", "w2v-pipe-warmup", epochs=1)
             if "error" in warm:
@@ -607,21 +719,24 @@ def main():
             log(f"warning: counted {tokens:,} tokens, expected {KNOWN_TOKENS[corpus.name]:,}")
         result["config"]["tokens"] = tokens
 
-        runnable = [t for t in tools if t == "w2v-pipe" or t in avail_peers]
-        total = args.repeats * len(models) * len(runnable)
+        runnable = [t for t in tools if t in PIPE_VARIANTS or t in avail_peers]
+        probes = [run_probe(logdir / "probe-start.json")]
+        total = sum(1 for _ in range(args.repeats) for m in models for t in runnable if not (t == "w2v-pipe-pair" and m != "sgns"))
         n = 0
         sgns_vectors = sgns_exp = None
         for rep in range(args.repeats):
             for model in models:
                 for tool in runnable:
+                    if tool == "w2v-pipe-pair" and model != "sgns":
+                        continue
                     n += 1
                     tag = f"{tool}-{model}-r{rep + 1}"
                     vec = vecdir / f"{tag}.bin"
                     log(f"[{n}/{total}] {tag}")
-                    if tool == "w2v-pipe":
-                        r, exp = pipe.train(model, rep + 1, vec, tag)
+                    if tool in PIPE_VARIANTS:
+                        r, exp = pipe.train(model, rep + 1, vec, tag, variant=tool)
                         r["trained_on"] = f"{tokens / 1e6:.2f}M tokens/epoch (tokenize record)"
-                        if model == "sgns" and "error" not in r:
+                        if tool == "w2v-pipe" and model == "sgns" and "error" not in r:
                             sgns_vectors, sgns_exp = vec, exp
                     else:
                         r = train_peer(tool, model, corpus_txt, vec, args.threads, args.epochs, tag, logdir,
@@ -652,6 +767,8 @@ def main():
                     pipeline[key] = statistics.median(times)
                     pipeline[key.replace("_s", "_output")] = r.stdout.strip()[:400]
         result["pipeline"] = pipeline
+        probes.append(run_probe(logdir / "probe-end.json"))
+        result["probes"] = [p for p in probes if p]
         result["machine"]["loadavg_at_end"] = os.getloadavg()[0]
         result["rows"] = aggregate(result["runs"], tools, models)
         md = markdown(result)

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# CI smoke test of the benchmark harness: w2v-pipe alone on data/en-small.zip, 1 epoch, 1 repeat,
-# no venv (well under a minute once the release binary exists). Fails if the results table has
-# no w2v-pipe row. Extra arguments go to bench/run.py (e.g. --no-build).
+# CI smoke test of the benchmark harness: w2v-pipe alone (default, per-pair kernel, one thread) on
+# data/en-small.zip, 1 epoch, 1 repeat, no venv (well under a minute once the release binary
+# exists). Fails if the results table lacks a w2v-pipe row, the roofline, the scaling line or the
+# pipeline-overhead line. Extra arguments go to bench/run.py (e.g. --no-build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 python3 bench/run.py --smoke --out "$out" "$@" > "$out/table.md"
 cat "$out/table.md"
-if grep -Eq '^\| w2v-pipe \| (sgns|cbow) \| [0-9]' "$out/table.md"; then
-  echo "bench smoke: ok"
-else
-  echo "bench smoke: FAILED — no w2v-pipe row in the results table" >&2
-  exit 1
-fi
+fail() { echo "bench smoke: FAILED — $1" >&2; exit 1; }
+grep -Eq '^\| w2v-pipe \| (sgns|cbow) \| [0-9]' "$out/table.md" || fail "no w2v-pipe row in the results table"
+grep -Eq '^\| w2v-pipe-pair \| sgns \| [0-9]' "$out/table.md" || fail "no per-pair kernel row"
+grep -q '^Roofline' "$out/table.md" || fail "no roofline (machine probe) section"
+grep -Eq '^1 → [0-9]+ threads' "$out/table.md" || fail "no thread-scaling line"
+grep -q '^Around training' "$out/table.md" || fail "no pipeline-overhead line"
+echo "bench smoke: ok"

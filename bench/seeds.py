@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Quality over seeds: the batched skip-gram kernel (the default) against the per-pair kernel.
+
+    python3 bench/seeds.py [--store DIR] [--no-run] [--experiment bench/seeds.json]
+
+Runs `bench/seeds.json` (a sweep: kernel × seed 1–3, 5 epochs, 2 threads, en-corpus from
+../shared; about 10 minutes on 2 cores), then prints, per seed and as means: analogy accuracy
+(Google, 3CosAdd, 30k words), WordSim-353 Spearman, the final loss, the loss curve's roughness
+(mean |step| between successive points of the 100-point curve after the first 10% of training)
+and words/s; then the differences batched − per-pair against the issue's bars (analogy within
+0.5 point, WS-353 within 0.01, or better). Exit code 1 if a bar is missed. The store defaults to
+a fresh temporary directory (kept with --store DIR, which also makes reruns free).
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PIPE = REPO / ".build" / "release" / "w2v-pipe"
+
+
+def train_records(store):
+    out = []
+    for f in (Path(store) / "runs").glob("*.json"):
+        try:
+            d = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if d.get("type") == "train":
+            out.append(d)
+    return out
+
+
+def roughness(curve):
+    pts = [loss for frac, loss in curve if frac >= 0.1]
+    steps = [abs(b - a) for a, b in zip(pts, pts[1:])]
+    return statistics.mean(steps) if steps else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--store", help="artifact store (default: a new temporary one)")
+    ap.add_argument("--experiment", default=str(REPO / "bench" / "seeds.json"))
+    ap.add_argument("--no-run", action="store_true", help="only report what the store holds")
+    args = ap.parse_args()
+    store = args.store or tempfile.mkdtemp(prefix="w2v-seeds-")
+    if not args.no_run:
+        r = subprocess.run([str(PIPE), "run", args.experiment, "--store", store, "--progress", "none"])
+        if r.returncode != 0:
+            sys.exit(f"seeds: the sweep failed (exit {r.returncode})")
+    cmp = subprocess.run([str(PIPE), "compare", args.experiment, "--store", store, "--json"],
+                         capture_output=True, text=True, check=True)
+    trials = json.loads(cmp.stdout)
+    records = train_records(store)
+    rows = []
+    for t in trials:
+        if not t.get("complete"):
+            continue
+        s, m = t["settings"], t["metrics"]
+        kernel = "batched" if s["batched_negatives"] == "true" else "pair"
+        rec = [d for d in records if str(d["parameters"].get("seed")) == s["seed"]
+               and d["parameters"].get("batched_negatives") == (kernel == "batched")
+               and d["parameters"].get("epochs") == int(s["epochs"])]
+        curve = rec[-1]["metrics"].get("loss_curve", []) if rec else []
+        rows.append({"kernel": kernel, "seed": int(s["seed"]), "analogy": m["analogy_total"],
+                     "ws353": m["wordsim_spearman"], "loss": m["final_loss"], "rough": roughness(curve),
+                     "wps": m["words_per_second"]})
+    rows.sort(key=lambda r: (r["kernel"] != "pair", r["seed"]))
+    print("| kernel | seed | analogy | WS-353 | final loss | loss-curve roughness | words/s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['kernel']} | {r['seed']} | {100 * r['analogy']:.2f}% | {r['ws353']:.3f} | {r['loss']:.4f} | "
+              f"{r['rough']:.4f} | {r['wps'] / 1e6:.2f}M |")
+    means = {}
+    for k in ("pair", "batched"):
+        rs = [r for r in rows if r["kernel"] == k]
+        if rs:
+            means[k] = {f: statistics.mean(r[f] for r in rs) for f in ("analogy", "ws353", "loss", "rough", "wps")}
+            means[k]["n"] = len(rs)
+            m = means[k]
+            print(f"| **{k} mean** | {m['n']} seeds | {100 * m['analogy']:.2f}% | {m['ws353']:.3f} | {m['loss']:.4f} | "
+                  f"{m['rough']:.4f} | {m['wps'] / 1e6:.2f}M |")
+    if "pair" not in means or "batched" not in means:
+        sys.exit("seeds: both kernels need at least one finished trial")
+    da = 100 * (means["batched"]["analogy"] - means["pair"]["analogy"])
+    dw = means["batched"]["ws353"] - means["pair"]["ws353"]
+    ok = da >= -0.5 and dw >= -0.01
+    print(f"\nbatched − per-pair: analogy {da:+.2f} points (bar: ≥ −0.5), WS-353 {dw:+.3f} (bar: ≥ −0.01), "
+          f"loss-curve roughness {means['batched']['rough']:.4f} vs {means['pair']['rough']:.4f}; "
+          f"speed ×{means['batched']['wps'] / means['pair']['wps']:.2f} (while this sweep ran; not a benchmark)")
+    print("seeds: " + ("within the bars" if ok else "MISSED a bar"))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
