@@ -18,7 +18,7 @@ public struct MachineProbe: Codable, Sendable {
     public var memoryLatencyNs: Double
     /// A cache line passed to another core and back (what a Hogwild write to a row the other
     /// thread holds costs), ns; nil on one core. On a VM this moves with where the host puts the
-    /// virtual CPUs (55–360 ns seen on one 2-vCPU VM within minutes).
+    /// virtual CPUs (55–405 ns seen on one 2-vCPU VM within seconds).
     public var coreToCoreRoundTripNs: Double?
 
     /// Runs the probe; `scale` shortens it for tests (1 = the full probe, about a second).
