@@ -93,9 +93,10 @@ public enum Kernels {
         Int(w2v_batch_scores_per_context(Int64(targetCount)))
     }
 
-    /// Starts loading a row for writing (a hint; no effect on results).
+    /// Starts loading a row for writing (a hint; no effect on results; a prefetch never faults,
+    /// so a nil row is harmless).
     @inline(__always)
-    static func prefetch(_ row: UnsafeMutablePointer<Float>, dimension: Int) {
+    static func prefetch(_ row: Row, dimension: Int) {
         w2v_prefetch(row, Int64(dimension &* 4))
     }
 }
@@ -104,8 +105,10 @@ extension Kernels {
     /// Row pointers of `rows` in `table` (for the wrappers below).
     static func withRows<R>(_ table: UnsafeMutablePointer<Float>, _ rows: [Int], dimension: Int,
                             _ body: (UnsafePointer<Row>) -> R) -> R {
-        let p: [Row] = rows.map { table + $0 * dimension }
-        return p.withUnsafeBufferPointer { body($0.baseAddress!) }
+        let p = UnsafeMutablePointer<Row>.allocate(capacity: max(1, rows.count))
+        defer { p.deallocate() }
+        for (i, r) in rows.enumerated() { (p + i).initialize(to: table + r * dimension) }
+        return body(UnsafePointer(p))
     }
 
     /// Convenience wrapper of `sgnsPair` on matrices (allocates scratch; for tests and tools).

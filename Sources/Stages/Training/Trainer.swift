@@ -369,8 +369,8 @@ final class TrainingJob: @unchecked Sendable {
                                 var next = (0, 0)
                                 if i &+ 1 < len {
                                     next = draw(i &+ 1, into: nxt.targets, nxt.contexts)
-                                    for c in 0..<next.0 { Kernels.prefetch(nxt.contexts[c]!, dimension: dim) }
-                                    for k in 0..<next.1 { Kernels.prefetch(nxt.targets[k]!, dimension: dim) }
+                                    for c in 0..<next.0 { Kernels.prefetch(nxt.contexts[c], dimension: dim) }
+                                    for k in 0..<next.1 { Kernels.prefetch(nxt.targets[k], dimension: dim) }
                                 }
                                 let (cw, n) = counts
                                 if cw > 0 {
