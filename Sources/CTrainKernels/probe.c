@@ -4,29 +4,32 @@
 #include "train_kernels.h"
 
 typedef float v8 __attribute__((vector_size(32), aligned(32)));
+typedef float v16 __attribute__((vector_size(64), aligned(64)));
 #pragma clang fp contract(fast)
 
 /* Ten independent multiply-add chains of eight lanes: enough to cover the FMA latency on current
    x86 cores. Returns the flops done (2 per lane per step); *sink keeps the result alive. */
-#define FMA_BODY                                                                                   \
+#define FMA_BODY(v8)                                                                               \
     v8 a[10];                                                                                      \
-    for (int k = 0; k < 10; k++) a[k] = (v8){1, 1, 1, 1, 1, 1, 1, 1} * (float)(k + 1);           \
-    const v8 m = (v8){0.999999f, 0.999999f, 0.999999f, 0.999999f, 0.999999f, 0.999999f, 0.999999f, 0.999999f}; \
-    const v8 c = (v8){1e-6f, 1e-6f, 1e-6f, 1e-6f, 1e-6f, 1e-6f, 1e-6f, 1e-6f};                    \
+    for (int k = 0; k < 10; k++) a[k] = ((v8){0} + 1.0f) * (float)(k + 1);                        \
+    const v8 m = (v8){0} + 0.999999f;                                                          \
+    const v8 c = (v8){0} + 1e-6f;                                                              \
     for (int64_t s = 0; s < steps; s++)                                                            \
         for (int k = 0; k < 10; k++) a[k] = a[k] * m + c;                                          \
     v8 t = a[0];                                                                                   \
     for (int k = 1; k < 10; k++) t += a[k];                                                        \
     *sink = t[0] + t[7];                                                                           \
-    return (double)steps * 10 * 8 * 2;
+    return (double)steps * 10 * sizeof(v8) / sizeof(float) * 2;
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static double fma_avx2(int64_t steps, float *sink) { FMA_BODY }
+__attribute__((target("avx2,fma"))) static double fma_avx2(int64_t steps, float *sink) { FMA_BODY(v8) }
+__attribute__((target("avx512f,avx2,fma"))) static double fma_avx512(int64_t steps, float *sink) { FMA_BODY(v16) }
 #endif
-static double fma_generic(int64_t steps, float *sink) { FMA_BODY }
+static double fma_generic(int64_t steps, float *sink) { FMA_BODY(v8) }
 
 double w2v_probe_fma(int isa, int64_t steps, float *sink) {
 #if defined(__x86_64__)
+    if (isa == W2V_ISA_AVX512) return fma_avx512(steps, sink);
     if (isa == W2V_ISA_AVX2) return fma_avx2(steps, sink);
 #endif
     return fma_generic(steps, sink);

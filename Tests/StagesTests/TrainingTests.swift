@@ -259,7 +259,7 @@ func trainIdentity(tokens: [UInt32], vocab: Int, config: TrainingConfiguration,
 
 // MARK: gradients
 
-/// The kernel builds this CPU runs (the portable one always; AVX2+FMA where present).
+/// The kernel builds this CPU runs (the portable one always; AVX2+FMA and AVX-512 where present).
 let supportedISAs = KernelISA.allCases.filter(\.isSupported)
 
 @Test(arguments: [7, 37], supportedISAs)
@@ -354,11 +354,14 @@ func batchedSgnsUpdateMatchesNumericalGradient(shape: ([Int], [Int]), isa: Kerne
     for i in 0..<outArr.count { #expect(abs(Double(dOut[i]) - outArr[i] + Double(alpha) * gOut[i]) < 2e-4, "output \(i)") }
 }
 
-// The portable and the AVX2+FMA builds of each kernel agree up to rounding (FMA rounds once where
-// the portable build rounds twice), at dimensions around the vector width.
-@Test(arguments: [5, 8, 16, 100, 300])
+// Every build of each kernel this CPU runs (portable, AVX2+FMA, AVX-512) agrees with the portable
+// one up to rounding (FMA rounds once where the portable build rounds twice; wider vectors sum a
+// dot product's parts in another order), at dimensions around each vector width and its tails
+// (4, 8, 16 floats). On a CPU with only the portable build the comparison is skipped.
+@Test(arguments: [3, 5, 8, 12, 16, 20, 28, 100, 300])
 func kernelBuildsAgree(dim: Int) throws {
-    guard KernelISA.avx2.isSupported else { return }
+    let builds = supportedISAs
+    guard builds.count > 1 else { return }
     let rows = 10
     let input = randomMatrix(rows: rows, dim: dim, seed: 9, scale: 0.6)
     let output = randomMatrix(rows: rows, dim: dim, seed: 10, scale: 0.6)
@@ -367,18 +370,31 @@ func kernelBuildsAgree(dim: Int) throws {
     }
     let ctx = [1, 3, 3, 7], tg = [2, 0, 5, 9, 8, 4, 6]
     var results: [(EmbeddingMatrix, EmbeddingMatrix, Float)] = []
-    for isa in [KernelISA.generic, .avx2] {
+    for isa in builds {
         let i1 = copy(input), o1 = copy(output)
         var loss = Kernels.sgnsUpdate(input: i1, output: o1, inputRow: 3, targets: tg, alpha: 0.1, isa: isa)
         loss += Kernels.sgnsBatchUpdate(input: i1, output: o1, contextRows: ctx, targets: tg, alpha: 0.1, isa: isa)
         loss += Kernels.cbowUpdate(input: i1, output: o1, contextRows: ctx, targets: tg, alpha: 0.1, mean: true, isa: isa)
         results.append((i1, o1, loss))
     }
-    #expect(close(results[0].0, results[1].0))
-    #expect(close(results[0].1, results[1].1))
-    #expect(abs(results[0].2 - results[1].2) <= 1e-4 * max(1, abs(results[0].2)))
+    for (isa, r) in zip(builds, results).dropFirst() {
+        #expect(close(results[0].0, r.0), "input rows, \(isa) vs generic")
+        #expect(close(results[0].1, r.1), "output rows, \(isa) vs generic")
+        #expect(abs(results[0].2 - r.2) <= 1e-4 * max(1, abs(results[0].2)), "loss, \(isa) vs generic")
+    }
     // And the update did something (the comparison is not between two untouched copies).
     #expect(!close(results[0].0, input))
+}
+
+// The levels are ordered: a CPU that runs one build runs every narrower one, and the selected
+// build is the widest this CPU runs (no W2V_PIPE_KERNEL_ISA in the test environment).
+@Test func kernelLevelsAreOrdered() {
+    let supported = KernelISA.allCases.map(\.isSupported)
+    #expect(supported.first == true)
+    #expect(!zip(supported, supported.dropFirst()).contains { !$0 && $1 })
+    if ProcessInfo.processInfo.environment["W2V_PIPE_KERNEL_ISA"] == nil {
+        #expect(KernelISA.selected == KernelISA.allCases.last(where: \.isSupported))
+    }
 }
 
 @Test func machineProbeMeasuresEveryCeiling() {

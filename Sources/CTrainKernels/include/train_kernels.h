@@ -2,7 +2,7 @@
 #define W2VPIPE_TRAIN_KERNELS_H
 /*
  * The inner loops of SGNS and CBOW training (negative sampling), in C so that one binary carries
- * an AVX2+FMA build of them next to a portable one and picks at run time (Swift has no per-function
+ * AVX2+FMA and AVX-512 builds of them next to a portable one and picks at run time (Swift has no per-function
  * target features). Semantics are those of the Swift reference kernels in Stages/Training/Kernels.swift;
  * every function returns the loss of its update, computed before the update.
  *
@@ -17,9 +17,9 @@ extern "C" {
 #endif
 
 /* Instruction sets a kernel can be built for. */
-enum { W2V_ISA_GENERIC = 0, W2V_ISA_AVX2 = 1 };
+enum { W2V_ISA_GENERIC = 0, W2V_ISA_AVX2 = 1, W2V_ISA_AVX512 = 2 };
 
-/* The best instruction set this CPU runs (AVX2 needs both avx2 and fma). */
+/* The best instruction set this CPU runs (AVX2 needs both avx2 and fma; AVX-512 those and avx512f). */
 int w2v_best_isa(void);
 
 /* Rows are passed as pointers (a row of the shared table, or a thread's private copy of it), each
@@ -32,7 +32,7 @@ float w2v_sgns_pair(int isa, float *input_row, float *const *target_rows, int64_
 
 /* One centre word, batched (HogBatch): every context row paired with the same targets, all
    gradients from the rows as they were on entry. scores: ncontexts × w2v_batch_scores_per_context(
-   ntargets) floats; ebuf: 8 × ncontexts floats. */
+   ntargets) floats; ebuf: 16 × ncontexts floats. */
 float w2v_sgns_batch(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows,
                      int64_t ntargets, int64_t dim, float alpha, float *scores, float *ebuf,
                      const float *sig, const float *logsig);

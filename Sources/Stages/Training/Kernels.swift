@@ -7,20 +7,29 @@ public enum KernelISA: String, Sendable, CaseIterable, Codable {
     case generic
     /// AVX2 with fused multiply-add (x86-64 CPUs since about 2013/2015).
     case avx2
+    /// AVX-512 (avx512f, with AVX2 and FMA): 16 floats per instruction (Intel since Skylake-SP,
+    /// AMD since Zen 4).
+    case avx512
 
-    var code: Int32 { self == .avx2 ? Int32(W2V_ISA_AVX2) : Int32(W2V_ISA_GENERIC) }
+    var code: Int32 {
+        switch self {
+        case .generic: Int32(W2V_ISA_GENERIC)
+        case .avx2: Int32(W2V_ISA_AVX2)
+        case .avx512: Int32(W2V_ISA_AVX512)
+        }
+    }
 
-    /// Whether this CPU runs it.
-    public var isSupported: Bool { self == .generic || w2v_best_isa() == Int32(W2V_ISA_AVX2) }
+    /// Whether this CPU runs it (each level includes the ones before it).
+    public var isSupported: Bool { code <= w2v_best_isa() }
 
     /// The best this CPU runs, unless the environment variable `W2V_PIPE_KERNEL_ISA` names a
-    /// supported one (`generic` to compare the portable build, e.g. in a benchmark).
+    /// supported one (`generic` or `avx2` to compare the narrower builds, e.g. in a benchmark).
     public static let selected: KernelISA = {
         if let name = ProcessInfo.processInfo.environment["W2V_PIPE_KERNEL_ISA"],
            let isa = KernelISA(rawValue: name.lowercased()), isa.isSupported {
             return isa
         }
-        return w2v_best_isa() == Int32(W2V_ISA_AVX2) ? .avx2 : .generic
+        return KernelISA.allCases.last(where: \.isSupported) ?? .generic
     }()
 }
 
@@ -30,7 +39,8 @@ public enum KernelISA: String, Sendable, CaseIterable, Codable {
 /// returns the loss of that step *before* the update:
 /// `−log σ(h·out[t₀]) − Σ_{k≥1} log σ(−h·out[t_k])`, where `t₀ = targets[0]` is the positive target
 /// and `targets[1..<targetCount]` are the negatives. The loops themselves are C (`CTrainKernels`),
-/// built twice (portable, AVX2+FMA); `isa` picks one (results differ only by rounding: FMA).
+/// built three times (portable, AVX2+FMA, AVX-512); `isa` picks one (results differ only by rounding:
+/// FMA, and the order of a dot product's partial sums).
 public enum Kernels {
     /// A row pointer as the C kernels take it.
     public typealias Row = UnsafeMutablePointer<Float>?
@@ -77,7 +87,7 @@ public enum Kernels {
     /// chunks stay in registers. Returns the summed loss of all pairs.
     /// - Parameters:
     ///   - scores: scratch of `contextCount × batchScoresPerContext(targetCount)` floats.
-    ///   - contextScratch: scratch of `8 × contextCount` floats.
+    ///   - contextScratch: scratch of `16 × contextCount` floats.
     @inline(__always)
     public static func sgnsBatch(contextRows: UnsafePointer<Row>, contextCount: Int,
                                  targetRows: UnsafePointer<Row>, targetCount: Int, dimension: Int,
@@ -160,7 +170,7 @@ extension Kernels {
                                        sigmoid: SigmoidTable = SigmoidTable(), isa: KernelISA = .selected) -> Float {
         let dim = input.dimension
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, contextRows.count * batchScoresPerContext(targets.count)))
-        let contextScratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, 8 * contextRows.count))
+        let contextScratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, 16 * contextRows.count))
         defer { scores.deallocate(); contextScratch.deallocate() }
         return sigmoid.withView { s in
             input.withUnsafeMutablePointer { inPtr in

@@ -281,8 +281,9 @@ final class TrainingJob: @unchecked Sendable {
         func lines(_ bytes: Int) -> Int { (bytes + 127) / 128 * 128 }
         let ptr = MemoryLayout<Kernels.Row>.stride
         let sizes = [lines(maxLen * 4), lines((negatives + 1) * ptr), lines(2 * window * ptr), lines(2 * dim * 4),
-                     lines(2 * window * Kernels.batchScoresPerContext(negatives + 1) * 4), lines(2 * window * 8 * 4),
-                     lines((negatives + 1) * ptr), lines(2 * window * ptr)]
+                     lines(2 * window * Kernels.batchScoresPerContext(negatives + 1) * 4), lines(2 * window * 16 * 4),
+                     lines((negatives + 1) * ptr), lines(2 * window * ptr),
+                     lines(maxLen * 4), lines(maxLen * negatives * 4), lines(maxLen * 4)]
         let blockBytes = (sizes.reduce(0, +) + 4095) / 4096 * 4096 + 4096
         let block = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 4096)
         defer { block.deallocate() }
@@ -300,6 +301,9 @@ final class TrainingJob: @unchecked Sendable {
         let contextScratch = carve(5, Float.self)
         let targets2 = carve(6, Kernels.Row.self)
         let contexts2 = carve(7, Kernels.Row.self)
+        let planRadius = carve(8, Int32.self)
+        let planNegatives = carve(9, Int32.self)
+        let planNegativeCount = carve(10, Int32.self)
         guard begin < end else {
             _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
             return
@@ -347,49 +351,61 @@ final class TrainingJob: @unchecked Sendable {
                         localKept &+= len
                         var sentenceLoss: Float = 0
                         if isCBOW || batched {
-                            // One update per centre word over its whole window. The next centre's
-                            // window and negatives are drawn (in the same order as ever) before this
-                            // one is trained, and their rows prefetched, so that their cache misses
-                            // overlap this centre's arithmetic.
-                            var cur = (targets: targets, contexts: contexts)
-                            var nxt = (targets: targets2, contexts: contexts2)
+                            // One update per centre word over its whole window. First every centre's
+                            // window radius and negatives are drawn (in the order the loop has always
+                            // drawn them: radius, then K negatives, centre by centre), in a tight loop
+                            // whose noise-table lookups are independent, so their cache misses overlap.
+                            // Then each centre is trained while the rows of the next one are prefetched,
+                            // so that their cache misses overlap this centre's arithmetic (prefetching
+                            // two centres ahead measured no faster).
+                            if len > 1 {
+                                for i in 0..<len {
+                                    planRadius[i] = Int32(truncatingIfNeeded: drawWindowRadius(window, &rng))
+                                    let centre = sentence[i]
+                                    let negs = planNegatives + i &* negatives
+                                    var n: Int32 = 0
+                                    for _ in 0..<negatives {
+                                        let neg = Int32(truncatingIfNeeded: sampler.sample(&rng))
+                                        if neg != centre { negs[Int(n)] = neg; n &+= 1 }
+                                    }
+                                    planNegativeCount[i] = n
+                                }
+                            } else if len == 1 {
+                                _ = drawWindowRadius(window, &rng)   // no context: no negatives drawn
+                            }
                             @inline(__always)
-                            func draw(_ i: Int, into t: UnsafeMutablePointer<Kernels.Row>,
+                            func rows(_ i: Int, into t: UnsafeMutablePointer<Kernels.Row>,
                                       _ c: UnsafeMutablePointer<Kernels.Row>) -> (Int, Int) {
-                                let b = drawWindowRadius(window, &rng)
+                                let b = Int(planRadius[i])
                                 let lo = max(0, i - b), hi = min(len - 1, i + b)
                                 var cw = 0
                                 for j in lo...hi where j != i { c[cw] = inPtr + Int(sentence[j]) &* dim; cw &+= 1 }
-                                if cw == 0 { return (0, 0) }
                                 t[0] = outRow(sentence[i])
-                                return (cw, takeNegatives(sentence[i], into: t))
+                                let negs = planNegatives + i &* negatives
+                                let n = Int(planNegativeCount[i])
+                                for k in 0..<n { t[k &+ 1] = outRow(negs[k]) }
+                                return (cw, n &+ 1)
                             }
-                            var counts = len > 0 ? draw(0, into: cur.targets, cur.contexts) : (0, 0)
-                            for i in 0..<len {
-                                var next = (0, 0)
+                            for i in 0..<(len > 1 ? len : 0) {
                                 if i &+ 1 < len {
-                                    next = draw(i &+ 1, into: nxt.targets, nxt.contexts)
-                                    for c in 0..<next.0 { Kernels.prefetch(nxt.contexts[c], dimension: dim) }
-                                    for k in 0..<next.1 { Kernels.prefetch(nxt.targets[k], dimension: dim) }
+                                    let (cw, n) = rows(i &+ 1, into: targets2, contexts2)
+                                    for c in 0..<cw { Kernels.prefetch(contexts2[c], dimension: dim) }
+                                    for k in 0..<n { Kernels.prefetch(targets2[k], dimension: dim) }
                                 }
-                                let (cw, n) = counts
-                                if cw > 0 {
-                                    if isCBOW {
-                                        sentenceLoss += Kernels.cbow(contextRows: cur.contexts, contextCount: cw,
-                                                                     targetRows: cur.targets, targetCount: n, dimension: dim,
-                                                                     alpha: alpha, mean: mean,
-                                                                     hidden: scratch, neu1e: scratch + dim, sigmoid: sig)
-                                        localPairs &+= 1
-                                    } else {
-                                        sentenceLoss += Kernels.sgnsBatch(contextRows: cur.contexts, contextCount: cw,
-                                                                          targetRows: cur.targets, targetCount: n, dimension: dim,
-                                                                          alpha: alpha, scores: scores,
-                                                                          contextScratch: contextScratch, sigmoid: sig)
-                                        localPairs &+= cw
-                                    }
+                                let (cw, n) = rows(i, into: targets, contexts)
+                                if isCBOW {
+                                    sentenceLoss += Kernels.cbow(contextRows: contexts, contextCount: cw,
+                                                                 targetRows: targets, targetCount: n, dimension: dim,
+                                                                 alpha: alpha, mean: mean,
+                                                                 hidden: scratch, neu1e: scratch + dim, sigmoid: sig)
+                                    localPairs &+= 1
+                                } else {
+                                    sentenceLoss += Kernels.sgnsBatch(contextRows: contexts, contextCount: cw,
+                                                                      targetRows: targets, targetCount: n, dimension: dim,
+                                                                      alpha: alpha, scores: scores,
+                                                                      contextScratch: contextScratch, sigmoid: sig)
+                                    localPairs &+= cw
                                 }
-                                swap(&cur, &nxt)
-                                counts = next
                             }
                         } else {
                             for i in 0..<len {

@@ -1,0 +1,204 @@
+/* The training kernels' bodies, written once and compiled once per instruction set: train_kernels.c
+   includes this file several times with
+     VT  the widest vector type of the build (v8 or v16),
+     VW  its width in floats,
+     FN(name)  the name of this build's copy of a function.
+   Every loop over the dimension goes in chunks of VW floats, then (in a 16-wide build) one of 8,
+   then one of 4, then single floats, so that e.g. dim 100 is 6×16 + 4 in the AVX-512 build and
+   12×8 + 4 in the others: no dimension ends in a long scalar tail. Not a public header. */
+
+/* Runs BODY(T) over the chunks of [i, n): VT, then v8 (only in a wider build), v4 and float. */
+/* Sums of the lanes (statement expressions, not functions: a vector argument wider than the
+   portable build's registers would change the calling convention). */
+#define HSUM_V4(x) ({ v4 h4_ = (x); (h4_[0] + h4_[2]) + (h4_[1] + h4_[3]); })
+#define HSUM_V8(x) ({ v8 h8_ = (x); HSUM_V4(__builtin_shufflevector(h8_, h8_, 0, 1, 2, 3) +               \
+                                            __builtin_shufflevector(h8_, h8_, 4, 5, 6, 7)); })
+#if VW == 16
+#define HSUM_MAIN(x) ({ v16 h16_ = (x); HSUM_V8(__builtin_shufflevector(h16_, h16_, 0, 1, 2, 3, 4, 5, 6, 7) + \
+                                                __builtin_shufflevector(h16_, h16_, 8, 9, 10, 11, 12, 13, 14, 15)); })
+#else
+#define HSUM_MAIN(x) HSUM_V8(x)
+#endif
+
+#define FOR_CHUNKS(i, n, BODY)                                                                    \
+    for (; (i) + VW <= (n); (i) += VW) BODY(VT);                                                  \
+    if (VW > 8) for (; (i) + 8 <= (n); (i) += 8) BODY(v8);                                       \
+    for (; (i) + 4 <= (n); (i) += 4) BODY(v4);                                                    \
+    for (; (i) < (n); (i)++) BODY(float)
+
+INLINE float FN(dot)(const float *a, const float *b, int64_t n) {
+    VT acc0 = {0}, acc1 = {0};
+    int64_t i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        acc0 += *(const VT *)(a + i) * *(const VT *)(b + i);
+        acc1 += *(const VT *)(a + i + VW) * *(const VT *)(b + i + VW);
+    }
+    if (i + VW <= n) { acc0 += *(const VT *)(a + i) * *(const VT *)(b + i); i += VW; }
+    VT acc = acc0 + acc1;
+    float s = HSUM_MAIN(acc);
+    if (VW > 8 && i + 8 <= n) { s += HSUM_V8(*(const v8 *)(a + i) * *(const v8 *)(b + i)); i += 8; }
+    if (i + 4 <= n) { s += HSUM_V4(*(const v4 *)(a + i) * *(const v4 *)(b + i)); i += 4; }
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* y += a·x */
+INLINE void FN(axpy)(float a, const float *x, float *y, int64_t n) {
+    int64_t i = 0;
+#define AXPY(T) *(T *)(y + i) += a * *(const T *)(x + i)
+    FOR_CHUNKS(i, n, AXPY);
+#undef AXPY
+}
+
+/* acc += g·out; out += g·h (both from the old out). */
+INLINE void FN(accumulate_update)(float g, float *out, const float *h, float *acc, int64_t n) {
+    int64_t i = 0;
+#define ACC_UPD(T)                                                                                \
+    do {                                                                                          \
+        T o = *(T *)(out + i);                                                                    \
+        *(T *)(acc + i) += g * o;                                                                 \
+        *(T *)(out + i) = o + g * *(const T *)(h + i);                                            \
+    } while (0)
+    FOR_CHUNKS(i, n, ACC_UPD);
+#undef ACC_UPD
+}
+
+/* Scores h·o[t] for every target first (independent loads, so the misses overlap), then per
+   target g = (label − σ)·alpha, neu1e += g·o[t], o[t] += g·h. */
+INLINE float FN(apply_targets)(const float *h, float *const *o, int64_t n, int64_t dim,
+                               float alpha, float *neu1e, const float *sig, const float *logsig) {
+    float f[n > 0 ? n : 1];
+    for (int64_t d = 0; d < n; d++) f[d] = FN(dot)(h, o[d], dim);
+    float loss = 0;
+    for (int64_t d = 0; d < n; d++) {
+        float g;
+        if (d == 0) { g = (1 - sigmoid(f[d], sig)) * alpha; loss -= log_sigmoid(f[d], logsig); }
+        else { g = -sigmoid(f[d], sig) * alpha; loss -= log_sigmoid(-f[d], logsig); }
+        FN(accumulate_update)(g, o[d], h, neu1e, dim);
+    }
+    return loss;
+}
+
+INLINE float FN(sgns_pair_body)(float *l1, float *const *o, int64_t n, int64_t dim, float alpha, float *neu1e,
+                                const float *sig, const float *logsig) {
+    memset(neu1e, 0, (size_t)dim * sizeof(float));
+    float loss = FN(apply_targets)(l1, o, n, dim, alpha, neu1e, sig, logsig);
+    FN(axpy)(1, neu1e, l1, dim);
+    return loss;
+}
+
+/* Scores of context row x against one block of target rows: f[k] = x·o[k]. Each chunk of x is
+   loaded once for the whole block. */
+INLINE void FN(block_dots)(const float *x, const float *const *o, int64_t dim, float *f) {
+    VT acc[KB];
+    for (int k = 0; k < KB; k++) acc[k] = (VT){0};
+    int64_t i = 0;
+    for (; i + VW <= dim; i += VW) {
+        VT xv = *(const VT *)(x + i);
+        for (int k = 0; k < KB; k++) acc[k] += xv * *(const VT *)(o[k] + i);
+    }
+    float s[KB];
+    for (int k = 0; k < KB; k++) s[k] = HSUM_MAIN(acc[k]);
+    if (VW > 8 && i + 8 <= dim) {
+        v8 xv = *(const v8 *)(x + i);
+        for (int k = 0; k < KB; k++) s[k] += HSUM_V8(xv * *(const v8 *)(o[k] + i));
+        i += 8;
+    }
+    if (i + 4 <= dim) {
+        v4 xv = *(const v4 *)(x + i);
+        for (int k = 0; k < KB; k++) s[k] += HSUM_V4(xv * *(const v4 *)(o[k] + i));
+        i += 4;
+    }
+    for (; i < dim; i++)
+        for (int k = 0; k < KB; k++) s[k] += x[i] * o[k][i];
+    for (int k = 0; k < KB; k++) f[k] = s[k];
+}
+
+/* One chunk (type T at offset i) of the batched update, for every block of targets:
+   e[c] += Σ_k G[c,k]·o_k (old rows), og_k = Σ_c G[c,k]·in_c (old rows), then o_k += og_k
+   (read back from memory, so a target drawn twice gets both updates); and then the in-row half,
+   in_c += e[c], occurrence by occurrence (a context word that occurs twice in the window gets
+   both contributions). e[c] waits in ebuf (EBUF_STRIDE floats per context) until every block
+   has read the old in_c. */
+#define BATCH_PASS(T)                                                                             \
+    do {                                                                                          \
+        for (int64_t k0 = 0; k0 < n; k0 += KB) {                                                  \
+            float *o[KB];                                                                         \
+            block_rows(targets, n, k0, o);                                                        \
+            T ov[KB], og[KB];                                                                     \
+            for (int k = 0; k < KB; k++) { ov[k] = *(const T *)(o[k] + i); og[k] = (T){0}; }     \
+            for (int64_t c = 0; c < nctx; c++) {                                                  \
+                const float *gc = G + c * np + k0;                                                \
+                T xv = *(const T *)(x[c] + i);                                                    \
+                T e = *(T *)(ebuf + c * EBUF_STRIDE);                                             \
+                for (int k = 0; k < KB; k++) { e += gc[k] * ov[k]; og[k] += gc[k] * xv; }        \
+                *(T *)(ebuf + c * EBUF_STRIDE) = e;                                               \
+            }                                                                                     \
+            for (int k = 0; k < KB; k++) *(T *)(o[k] + i) += og[k];                              \
+        }                                                                                         \
+        for (int64_t c = 0; c < nctx; c++) {                                                      \
+            *(T *)(x[c] + i) += *(const T *)(ebuf + c * EBUF_STRIDE);                             \
+            *(T *)(ebuf + c * EBUF_STRIDE) = (T){0};                                              \
+        }                                                                                         \
+    } while (0)
+
+INLINE float FN(sgns_batch_body)(float *const *x, int64_t nctx, float *const *targets, int64_t n, int64_t dim,
+                                 float alpha, float *G, float *ebuf, const float *sig, const float *logsig) {
+    if (nctx <= 0 || n <= 0) return 0;
+    const int64_t np = (n + KB - 1) / KB * KB;
+    float loss = 0;
+    /* Scores → G[c,k] = (label − σ)·alpha from the current rows (0 for padding). */
+    for (int64_t k0 = 0; k0 < n; k0 += KB) {
+        float *o[KB];
+        block_rows(targets, n, k0, o);
+        for (int64_t c = 0; c < nctx; c++) {
+            float *gc = G + c * np + k0;
+            FN(block_dots)(x[c], (const float *const *)o, dim, gc);
+            for (int k = 0; k < KB; k++) {
+                float f = gc[k];
+                if (k0 + k >= n) gc[k] = 0;
+                else if (k0 + k == 0) { gc[k] = (1 - sigmoid(f, sig)) * alpha; loss -= log_sigmoid(f, logsig); }
+                else { gc[k] = -sigmoid(f, sig) * alpha; loss -= log_sigmoid(-f, logsig); }
+            }
+        }
+    }
+    for (int64_t c = 0; c < nctx * EBUF_STRIDE; c++) ebuf[c] = 0;
+    int64_t i = 0;
+    FOR_CHUNKS(i, dim, BATCH_PASS);
+    return loss;
+}
+
+INLINE float FN(cbow_body)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim, float alpha,
+                           int mean, float *hidden, float *neu1e, const float *sig, const float *logsig) {
+    if (nctx <= 0) return 0;
+    memcpy(hidden, x[0], (size_t)dim * sizeof(float));
+    for (int64_t c = 1; c < nctx; c++) FN(axpy)(1, x[c], hidden, dim);
+    if (mean && nctx > 1) {
+        float s = 1 / (float)nctx;
+        for (int64_t i = 0; i < dim; i++) hidden[i] *= s;
+    }
+    memset(neu1e, 0, (size_t)dim * sizeof(float));
+    float loss = FN(apply_targets)(hidden, o, n, dim, alpha, neu1e, sig, logsig);
+    for (int64_t c = 0; c < nctx; c++) FN(axpy)(1, neu1e, x[c], dim);
+    return loss;
+}
+
+/* This build's entry points (not inlined into each other: one copy each per instruction set). */
+static float FN(sgns_pair)(float *l1, float *const *o, int64_t n, int64_t dim, float alpha, float *neu1e,
+                                    const float *sig, const float *logsig) {
+    return FN(sgns_pair_body)(l1, o, n, dim, alpha, neu1e, sig, logsig);
+}
+static float FN(sgns_batch)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim,
+                                     float alpha, float *scores, float *ebuf, const float *sig, const float *logsig) {
+    return FN(sgns_batch_body)(x, nctx, o, n, dim, alpha, scores, ebuf, sig, logsig);
+}
+static float FN(cbow)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim, float alpha,
+                               int mean, float *hidden, float *neu1e, const float *sig, const float *logsig) {
+    return FN(cbow_body)(x, nctx, o, n, dim, alpha, mean, hidden, neu1e, sig, logsig);
+}
+
+#undef FOR_CHUNKS
+#undef HSUM_V4
+#undef HSUM_V8
+#undef HSUM_MAIN
+#undef BATCH_PASS
