@@ -7,7 +7,6 @@
    then one of 4, then single floats, so that e.g. dim 100 is 6×16 + 4 in the AVX-512 build and
    12×8 + 4 in the others: no dimension ends in a long scalar tail. Not a public header. */
 
-/* Runs BODY(T) over the chunks of [i, n): VT, then v8 (only in a wider build), v4 and float. */
 /* Sums of the lanes (statement expressions, not functions: a vector argument wider than the
    portable build's registers would change the calling convention). */
 #define HSUM_V4(x) ({ v4 h4_ = (x); (h4_[0] + h4_[2]) + (h4_[1] + h4_[3]); })
@@ -20,6 +19,7 @@
 #define HSUM_MAIN(x) HSUM_V8(x)
 #endif
 
+/* Runs BODY(T) over the chunks of [i, n): VT, then v8 (only in a wider build), v4 and float. */
 #define FOR_CHUNKS(i, n, BODY)                                                                    \
     for (; (i) + VW <= (n); (i) += VW) BODY(VT);                                                  \
     if (VW > 8) for (; (i) + 8 <= (n); (i) += 8) BODY(v8);                                       \
@@ -185,15 +185,15 @@ INLINE float FN(cbow_body)(float *const *x, int64_t nctx, float *const *o, int64
 
 /* This build's entry points (not inlined into each other: one copy each per instruction set). */
 static float FN(sgns_pair)(float *l1, float *const *o, int64_t n, int64_t dim, float alpha, float *neu1e,
-                                    const float *sig, const float *logsig) {
+                           const float *sig, const float *logsig) {
     return FN(sgns_pair_body)(l1, o, n, dim, alpha, neu1e, sig, logsig);
 }
 static float FN(sgns_batch)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim,
-                                     float alpha, float *scores, float *ebuf, const float *sig, const float *logsig) {
+                            float alpha, float *scores, float *ebuf, const float *sig, const float *logsig) {
     return FN(sgns_batch_body)(x, nctx, o, n, dim, alpha, scores, ebuf, sig, logsig);
 }
 static float FN(cbow)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim, float alpha,
-                               int mean, float *hidden, float *neu1e, const float *sig, const float *logsig) {
+                      int mean, float *hidden, float *neu1e, const float *sig, const float *logsig) {
     return FN(cbow_body)(x, nctx, o, n, dim, alpha, mean, hidden, neu1e, sig, logsig);
 }
 

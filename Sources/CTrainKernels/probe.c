@@ -7,19 +7,20 @@ typedef float v8 __attribute__((vector_size(32), aligned(32)));
 typedef float v16 __attribute__((vector_size(64), aligned(64)));
 #pragma clang fp contract(fast)
 
-/* Ten independent multiply-add chains of eight lanes: enough to cover the FMA latency on current
-   x86 cores. Returns the flops done (2 per lane per step); *sink keeps the result alive. */
-#define FMA_BODY(v8)                                                                               \
-    v8 a[10];                                                                                      \
-    for (int k = 0; k < 10; k++) a[k] = ((v8){0} + 1.0f) * (float)(k + 1);                        \
-    const v8 m = (v8){0} + 0.999999f;                                                          \
-    const v8 c = (v8){0} + 1e-6f;                                                              \
+/* Ten independent multiply-add chains of vectors of type V (8 or 16 lanes): enough to cover the
+   FMA latency on current x86 cores. Returns the flops done (2 per lane per step); *sink keeps the
+   result alive. */
+#define FMA_BODY(V)                                                                                \
+    V a[10];                                                                                       \
+    for (int k = 0; k < 10; k++) a[k] = ((V){0} + 1.0f) * (float)(k + 1);                          \
+    const V m = (V){0} + 0.999999f;                                                                \
+    const V c = (V){0} + 1e-6f;                                                                    \
     for (int64_t s = 0; s < steps; s++)                                                            \
         for (int k = 0; k < 10; k++) a[k] = a[k] * m + c;                                          \
-    v8 t = a[0];                                                                                   \
+    V t = a[0];                                                                                    \
     for (int k = 1; k < 10; k++) t += a[k];                                                        \
     *sink = t[0] + t[7];                                                                           \
-    return (double)steps * 10 * sizeof(v8) / sizeof(float) * 2;
+    return (double)steps * 10 * (sizeof(V) / sizeof(float)) * 2;
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma"))) static double fma_avx2(int64_t steps, float *sink) { FMA_BODY(v8) }

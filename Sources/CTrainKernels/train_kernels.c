@@ -42,8 +42,8 @@ INLINE float log_sigmoid(float x, const float *logsig) {
 /* Targets handled together in registers (a block of KB; a last, partial block is padded with
    copies of its first row and zero gradients, so every loop has a constant trip count). */
 #define KB 6
-/* Floats of ebuf per context: the widest chunk of any build. */
-#define EBUF_STRIDE 16
+/* Floats of ebuf per context (at least the widest chunk of any build: 16). */
+#define EBUF_STRIDE w2v_batch_ebuf_per_context()
 
 /* The rows of block k0 (padded). */
 INLINE void block_rows(float *const *targets, int64_t n, int64_t k0, float **o) {

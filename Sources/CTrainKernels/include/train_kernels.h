@@ -32,7 +32,7 @@ float w2v_sgns_pair(int isa, float *input_row, float *const *target_rows, int64_
 
 /* One centre word, batched (HogBatch): every context row paired with the same targets, all
    gradients from the rows as they were on entry. scores: ncontexts × w2v_batch_scores_per_context(
-   ntargets) floats; ebuf: 16 × ncontexts floats. */
+   ntargets) floats; ebuf: ncontexts × w2v_batch_ebuf_per_context() floats. */
 float w2v_sgns_batch(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows,
                      int64_t ntargets, int64_t dim, float alpha, float *scores, float *ebuf,
                      const float *sig, const float *logsig);
@@ -44,6 +44,9 @@ float w2v_cbow(int isa, float *const *context_rows, int64_t ncontexts, float *co
 
 /* Scores scratch the batched kernel needs per context: ntargets rounded up to its block of 6. */
 static inline int64_t w2v_batch_scores_per_context(int64_t ntargets) { return (ntargets + 5) / 6 * 6; }
+
+/* Error scratch (ebuf) the batched kernel needs per context: the widest chunk of any build. */
+static inline int64_t w2v_batch_ebuf_per_context(void) { return 16; }
 
 /* Asks the CPU to start loading the cache lines of `bytes` bytes at p, for writing (a hint: no
    effect on results). Inline, so the training loop pays no call for it. */

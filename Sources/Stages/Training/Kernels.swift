@@ -87,7 +87,7 @@ public enum Kernels {
     /// chunks stay in registers. Returns the summed loss of all pairs.
     /// - Parameters:
     ///   - scores: scratch of `contextCount × batchScoresPerContext(targetCount)` floats.
-    ///   - contextScratch: scratch of `16 × contextCount` floats.
+    ///   - contextScratch: scratch of `contextCount × batchScratchPerContext` floats.
     @inline(__always)
     public static func sgnsBatch(contextRows: UnsafePointer<Row>, contextCount: Int,
                                  targetRows: UnsafePointer<Row>, targetCount: Int, dimension: Int,
@@ -97,6 +97,9 @@ public enum Kernels {
         w2v_sgns_batch(isa.code, contextRows, Int64(contextCount), targetRows, Int64(targetCount), Int64(dimension),
                        alpha, scores, contextScratch, sigmoid.sig, sigmoid.logSig)
     }
+
+    /// Context scratch per context that `sgnsBatch` needs.
+    public static var batchScratchPerContext: Int { Int(w2v_batch_ebuf_per_context()) }
 
     /// Scores scratch per context that `sgnsBatch` needs for `targetCount` targets.
     public static func batchScoresPerContext(_ targetCount: Int) -> Int {
@@ -170,7 +173,7 @@ extension Kernels {
                                        sigmoid: SigmoidTable = SigmoidTable(), isa: KernelISA = .selected) -> Float {
         let dim = input.dimension
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, contextRows.count * batchScoresPerContext(targets.count)))
-        let contextScratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, 16 * contextRows.count))
+        let contextScratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, batchScratchPerContext * contextRows.count))
         defer { scores.deallocate(); contextScratch.deallocate() }
         return sigmoid.withView { s in
             input.withUnsafeMutablePointer { inPtr in

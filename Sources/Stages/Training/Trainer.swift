@@ -281,7 +281,7 @@ final class TrainingJob: @unchecked Sendable {
         func lines(_ bytes: Int) -> Int { (bytes + 127) / 128 * 128 }
         let ptr = MemoryLayout<Kernels.Row>.stride
         let sizes = [lines(maxLen * 4), lines((negatives + 1) * ptr), lines(2 * window * ptr), lines(2 * dim * 4),
-                     lines(2 * window * Kernels.batchScoresPerContext(negatives + 1) * 4), lines(2 * window * 16 * 4),
+                     lines(2 * window * Kernels.batchScoresPerContext(negatives + 1) * 4), lines(2 * window * Kernels.batchScratchPerContext * 4),
                      lines((negatives + 1) * ptr), lines(2 * window * ptr),
                      lines(maxLen * 4), lines(maxLen * negatives * 4), lines(maxLen * 4)]
         let blockBytes = (sizes.reduce(0, +) + 4095) / 4096 * 4096 + 4096
@@ -326,15 +326,15 @@ final class TrainingJob: @unchecked Sendable {
                     let tokens = tokenBuf.baseAddress!, remap = remapBuf.baseAddress!
                     @inline(__always)
                     func outRow(_ w: Int32) -> UnsafeMutablePointer<Float> { outPtr + Int(w) &* dim }
-                    /// Fills t[1...] with the rows of K draws from the noise distribution, skipping
-                    /// (not redrawing) any equal to the positive target, as word2vec.c; returns the
-                    /// count of rows in t (positive included).
+                    /// Makes K draws from the noise distribution, skipping (not redrawing) any equal to
+                    /// the positive target, as word2vec.c; passes each kept one to `put` with its index
+                    /// among those kept and returns how many were kept.
                     @inline(__always)
-                    func takeNegatives(_ centre: Int32, into t: UnsafeMutablePointer<Kernels.Row>) -> Int {
-                        var n = 1
+                    func drawNegatives(_ centre: Int32, _ put: (Int, Int32) -> Void) -> Int {
+                        var n = 0
                         for _ in 0..<negatives {
                             let neg = Int32(truncatingIfNeeded: sampler.sample(&rng))
-                            if neg != centre { t[n] = outRow(neg); n &+= 1 }
+                            if neg != centre { put(n, neg); n &+= 1 }
                         }
                         return n
                     }
@@ -361,14 +361,8 @@ final class TrainingJob: @unchecked Sendable {
                             if len > 1 {
                                 for i in 0..<len {
                                     planRadius[i] = Int32(truncatingIfNeeded: drawWindowRadius(window, &rng))
-                                    let centre = sentence[i]
                                     let negs = planNegatives + i &* negatives
-                                    var n: Int32 = 0
-                                    for _ in 0..<negatives {
-                                        let neg = Int32(truncatingIfNeeded: sampler.sample(&rng))
-                                        if neg != centre { negs[Int(n)] = neg; n &+= 1 }
-                                    }
-                                    planNegativeCount[i] = n
+                                    planNegativeCount[i] = Int32(truncatingIfNeeded: drawNegatives(sentence[i]) { k, w in negs[k] = w })
                                 }
                             } else if len == 1 {
                                 _ = drawWindowRadius(window, &rng)   // no context: no negatives drawn
@@ -414,7 +408,7 @@ final class TrainingJob: @unchecked Sendable {
                                 let lo = max(0, i - b), hi = min(len - 1, i + b)
                                 targets[0] = outRow(centre)
                                 for j in lo...hi where j != i {
-                                    let n = takeNegatives(centre, into: targets)
+                                    let n = 1 &+ drawNegatives(centre) { k, w in targets[k &+ 1] = outRow(w) }
                                     sentenceLoss += Kernels.sgnsPair(inputRow: inPtr + Int(sentence[j]) &* dim,
                                                                      targetRows: targets, targetCount: n, dimension: dim,
                                                                      alpha: alpha, neu1e: scratch, sigmoid: sig)
