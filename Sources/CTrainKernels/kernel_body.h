@@ -2,6 +2,8 @@
    includes this file several times with
      VT  the widest vector type of the build (v8 or v16),
      VW  its width in floats,
+     VI        an int32 vector as wide as VT,
+     ISA       the build's instruction set (W2V_ISA_…: which gather to use),
      FN(name)  the name of this build's copy of a function.
    Every loop over the dimension goes in chunks of VW floats, then (in a 16-wide build) one of 8,
    then one of 4, then single floats, so that e.g. dim 100 is 6×16 + 4 in the AVX-512 build and
@@ -97,21 +99,79 @@ INLINE void FN(block_dots)(const float *x, const float *const *o, int64_t dim, f
         VT xv = *(const VT *)(x + i);
         for (int k = 0; k < KB; k++) acc[k] += xv * *(const VT *)(o[k] + i);
     }
-    float s[KB];
-    for (int k = 0; k < KB; k++) s[k] = HSUM_MAIN(acc[k]);
-    if (VW > 8 && i + 8 <= dim) {
+    /* Tails of 8 and 4 go into the low lanes of the same accumulators (widened with zeros), so
+       each target needs one horizontal sum. */
+#if VW == 16
+    if (i + 8 <= dim) {
         v8 xv = *(const v8 *)(x + i);
-        for (int k = 0; k < KB; k++) s[k] += HSUM_V8(xv * *(const v8 *)(o[k] + i));
+        for (int k = 0; k < KB; k++) {
+            v8 p = xv * *(const v8 *)(o[k] + i);
+            acc[k] += __builtin_shufflevector(p, (v8){0}, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        }
         i += 8;
     }
+#endif
     if (i + 4 <= dim) {
         v4 xv = *(const v4 *)(x + i);
-        for (int k = 0; k < KB; k++) s[k] += HSUM_V4(xv * *(const v4 *)(o[k] + i));
+        for (int k = 0; k < KB; k++) {
+            v4 p = xv * *(const v4 *)(o[k] + i);
+#if VW == 16
+            acc[k] += __builtin_shufflevector(p, (v4){0}, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);
+#else
+            acc[k] += __builtin_shufflevector(p, (v4){0}, 0, 1, 2, 3, 4, 5, 6, 7);
+#endif
+        }
         i += 4;
     }
+    float s[KB];
+    for (int k = 0; k < KB; k++) s[k] = HSUM_MAIN(acc[k]);
     for (; i < dim; i++)
         for (int k = 0; k < KB; k++) s[k] += x[i] * o[k][i];
     for (int k = 0; k < KB; k++) f[k] = s[k];
+}
+
+/* table[idx[l]] for every lane (a statement expression, as HSUM_*: see there). */
+#if ISA == 2 /* W2V_ISA_AVX512 */
+#define GATHER(table, idx) ((VT)_mm512_i32gather_ps((__m512i)(idx), (table), 4))
+#elif ISA == 1 /* W2V_ISA_AVX2 */
+#define GATHER(table, idx) ((VT)_mm256_i32gather_ps((table), (__m256i)(idx), 4))
+#else
+#define GATHER(table, idx)                                                                        \
+    ({                                                                                            \
+        VT g_;                                                                                    \
+        for (int l_ = 0; l_ < VW; l_++) g_[l_] = (table)[(idx)[l_]];                              \
+        g_;                                                                                       \
+    })
+#endif
+
+/* Each of the m margins y in G becomes (σ(y) − 1)·alpha, and −Σ log σ(y) is returned, a vector
+   at a time (G has room to round m up to whole vectors; the extra lanes are set to +∞). σ and
+   log σ are read from the tables as sigmoid() and log_sigmoid() read them, with σ = 0 below −10
+   and 1 above +10, as there, and log σ(y) = y below −10 and 0 above +10 (within 5·10⁻⁵ of the
+   exact value, which log_sigmoid() computes there; it only enters the reported loss). A NaN
+   margin gives a NaN loss (which stops the run); +∞ gives exactly 0 and 0. */
+INLINE float FN(gradients)(float *G, int64_t m, float alpha, const float *sig, const float *logsig) {
+    const int64_t mv = (m + VW - 1) / VW * VW;
+    for (int64_t j = m; j < mv; j++) G[j] = __builtin_inff();
+    const VT lo = (VT){0} - SIG_RANGE, hi = (VT){0} + SIG_RANGE, one = (VT){0} + 1;
+    const VT top = (VT){0} + (SIG_RANGE - SIG_RANGE / SIG_SIZE);   /* the last cell's start */
+    const VT scale = (VT){0} + (float)SIG_SIZE / (2 * SIG_RANGE);
+    VT lsum = (VT){0};
+    for (int64_t j = 0; j < mv; j += VW) {
+        VT y = *(const VT *)(G + j);
+        VT t = (__builtin_elementwise_min(__builtin_elementwise_max(y, lo), top) + SIG_RANGE) * scale;
+        VI idx = __builtin_convertvector(t, VI);
+        VT fr = t - __builtin_convertvector(idx, VT);
+        VT s0 = GATHER(sig, idx), s1 = GATHER(sig + 1, idx);
+        VT l0 = GATHER(logsig, idx), l1 = GATHER(logsig + 1, idx);
+        VT sg = s0 + fr * (s1 - s0), ls = l0 + fr * (l1 - l0);
+        VI above = (VI)(y >= hi), inside = (VI)(y > lo) & (VI)(y < hi);
+        sg = (VT)(((VI)sg & inside) | ((VI)one & above));
+        ls = (VT)(((VI)ls & inside) | ((VI)y & ~inside & ~above));
+        lsum += ls;
+        *(VT *)(G + j) = (sg - 1) * alpha;
+    }
+    return -HSUM_MAIN(lsum);
 }
 
 /* One chunk (type T at offset i) of the batched update, for every block of targets:
@@ -122,47 +182,48 @@ INLINE void FN(block_dots)(const float *x, const float *const *o, int64_t dim, f
    has read the old in_c. */
 #define BATCH_PASS(T)                                                                             \
     do {                                                                                          \
-        for (int64_t k0 = 0; k0 < n; k0 += KB) {                                                  \
-            float *o[KB];                                                                         \
-            block_rows(targets, n, k0, o);                                                        \
+        for (int64_t k0 = 0; k0 < np; k0 += KB) {                                                 \
+            float *const *o = tp + k0;                                                            \
             T ov[KB], og[KB];                                                                     \
             for (int k = 0; k < KB; k++) { ov[k] = *(const T *)(o[k] + i); og[k] = (T){0}; }     \
             for (int64_t c = 0; c < nctx; c++) {                                                  \
                 const float *gc = G + c * np + k0;                                                \
                 T xv = *(const T *)(x[c] + i);                                                    \
-                T e = *(T *)(ebuf + c * EBUF_STRIDE);                                             \
-                for (int k = 0; k < KB; k++) { e += gc[k] * ov[k]; og[k] += gc[k] * xv; }        \
-                *(T *)(ebuf + c * EBUF_STRIDE) = e;                                               \
+                /* e as a sum of three pairs: a chain of 2 multiply-adds and 2 adds, not 6. */    \
+                T e0 = gc[0] * ov[0], e1 = gc[2] * ov[2], e2 = gc[4] * ov[4];                    \
+                if (k0 > 0) e0 += *(const T *)(ebuf + c * EBUF_STRIDE);                           \
+                e0 += gc[1] * ov[1]; e1 += gc[3] * ov[3]; e2 += gc[5] * ov[5];                    \
+                for (int k = 0; k < KB; k++) og[k] += gc[k] * xv;                                 \
+                *(T *)(ebuf + c * EBUF_STRIDE) = (e0 + e1) + e2;                                  \
             }                                                                                     \
             for (int k = 0; k < KB; k++) *(T *)(o[k] + i) += og[k];                              \
         }                                                                                         \
-        for (int64_t c = 0; c < nctx; c++) {                                                      \
-            *(T *)(x[c] + i) += *(const T *)(ebuf + c * EBUF_STRIDE);                             \
-            *(T *)(ebuf + c * EBUF_STRIDE) = (T){0};                                              \
-        }                                                                                         \
+        for (int64_t c = 0; c < nctx; c++) *(T *)(x[c] + i) += *(const T *)(ebuf + c * EBUF_STRIDE); \
     } while (0)
 
 INLINE float FN(sgns_batch_body)(float *const *x, int64_t nctx, float *const *targets, int64_t n, int64_t dim,
                                  float alpha, float *G, float *ebuf, const float *sig, const float *logsig) {
     if (nctx <= 0 || n <= 0) return 0;
     const int64_t np = (n + KB - 1) / KB * KB;
-    float loss = 0;
-    /* Scores → G[c,k] = (label − σ)·alpha from the current rows (0 for padding). */
+    /* Scores → margins y (the score for the positive target, minus it for negatives, +∞ for
+       padding) → G[c,k] = (label − σ(score))·alpha, from the current rows (0 for padding): the
+       gradient pass gives (σ(y) − 1)·alpha, which is that for negatives and minus it for the
+       positive. */
     for (int64_t k0 = 0; k0 < n; k0 += KB) {
         float *o[KB];
         block_rows(targets, n, k0, o);
         for (int64_t c = 0; c < nctx; c++) {
             float *gc = G + c * np + k0;
             FN(block_dots)(x[c], (const float *const *)o, dim, gc);
-            for (int k = 0; k < KB; k++) {
-                float f = gc[k];
-                if (k0 + k >= n) gc[k] = 0;
-                else if (k0 + k == 0) { gc[k] = (1 - sigmoid(f, sig)) * alpha; loss -= log_sigmoid(f, logsig); }
-                else { gc[k] = -sigmoid(f, sig) * alpha; loss -= log_sigmoid(-f, logsig); }
-            }
+            for (int k = 0; k < KB; k++) gc[k] = k0 + k >= n ? __builtin_inff() : k0 + k == 0 ? gc[k] : -gc[k];
         }
     }
-    for (int64_t c = 0; c < nctx * EBUF_STRIDE; c++) ebuf[c] = 0;
+    float loss = FN(gradients)(G, nctx * np, alpha, sig, logsig);
+    for (int64_t c = 0; c < nctx; c++) G[c * np] = -G[c * np];
+    /* The targets padded to whole blocks (padding: copies of the block's first row, with zero
+       gradients). */
+    float *tp[np];
+    for (int64_t k = 0; k < np; k++) tp[k] = targets[k < n ? k : k / KB * KB];
     int64_t i = 0;
     FOR_CHUNKS(i, dim, BATCH_PASS);
     return loss;
@@ -202,3 +263,4 @@ static float FN(cbow)(float *const *x, int64_t nctx, float *const *o, int64_t n,
 #undef HSUM_V8
 #undef HSUM_MAIN
 #undef BATCH_PASS
+#undef GATHER

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
-#include <xmmintrin.h>
+#include <immintrin.h>
 #define W2V_X86 1
 #endif
 
@@ -12,6 +12,8 @@
 typedef float v4 __attribute__((vector_size(16), aligned(4)));
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef int32_t i8 __attribute__((vector_size(32)));
+typedef int32_t i16 __attribute__((vector_size(64)));
 
 #define INLINE static inline __attribute__((always_inline))
 #define SIG_RANGE 10.0f
@@ -53,31 +55,43 @@ INLINE void block_rows(float *const *targets, int64_t n, int64_t k0, float **o) 
 /* ---- the builds: the same bodies (kernel_body.h) compiled for each instruction set ---- */
 
 #define VT v8
+#define VI i8
 #define VW 8
+#define ISA 0 /* W2V_ISA_GENERIC (a number: the preprocessor tests it) */
 #define FN(name) name##_generic
 #include "kernel_body.h"
 #undef VT
+#undef VI
 #undef VW
+#undef ISA
 #undef FN
 
 #if W2V_X86
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #define VT v8
+#define VI i8
 #define VW 8
+#define ISA 1 /* W2V_ISA_AVX2 */
 #define FN(name) name##_avx2
 #include "kernel_body.h"
 #undef VT
+#undef VI
 #undef VW
+#undef ISA
 #undef FN
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
 #define VT v16
+#define VI i16
 #define VW 16
+#define ISA 2 /* W2V_ISA_AVX512 */
 #define FN(name) name##_avx512
 #include "kernel_body.h"
 #undef VT
+#undef VI
 #undef VW
+#undef ISA
 #undef FN
 #pragma clang attribute pop
 #endif

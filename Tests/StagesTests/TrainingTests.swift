@@ -354,6 +354,57 @@ func batchedSgnsUpdateMatchesNumericalGradient(shape: ([Int], [Int]), isa: Kerne
     for i in 0..<outArr.count { #expect(abs(Double(dOut[i]) - outArr[i] + Double(alpha) * gOut[i]) < 2e-4, "output \(i)") }
 }
 
+// The batched kernel computes σ and log σ for all its scores a vector at a time; beyond the
+// table's ±10 σ saturates to exactly 0 or 1 (as the per-pair kernel's), so such a pair's update
+// is exactly 0 or ±alpha·row, and its loss is within 5e-5 of the exact value. Scores on both
+// sides of both edges and inside, for the positive target and for negatives, with more scores
+// than one vector holds (a partial last vector) and a block with padding (7 targets); and a NaN
+// row makes the loss NaN (which is how a run notices divergence).
+@Test(arguments: supportedISAs)
+func batchedKernelBeyondTheSigmoidTable(isa: KernelISA) {
+    let dim = 5, rows = 12
+    // Context rows put their value in coordinate 0, target rows theirs too: score = product.
+    let contextScale: [Float] = [1, 1, -1, 0.5]
+    let targetValue: [Float] = [12, -11, 10.5, 0.3, -9.9, 10, -10]   // row k + 4 holds targetValue[k]
+    var inVals = [Float](repeating: 0, count: rows * dim), outVals = inVals
+    for (c, v) in contextScale.enumerated() { inVals[c * dim] = v; inVals[c * dim + 1] = 0.25 }
+    for (k, v) in targetValue.enumerated() { outVals[(k + 4) * dim] = v }
+    let input = EmbeddingMatrix(rows: rows, dimension: dim, values: inVals)
+    let output = EmbeddingMatrix(rows: rows, dimension: dim, values: outVals)
+    let contexts = Array(0..<contextScale.count), targets = targetValue.indices.map { $0 + 4 }
+    let alpha: Float = 0.5
+    let newIn = copy(input), newOut = copy(output)
+    let loss = Kernels.sgnsBatchUpdate(input: newIn, output: newOut, contextRows: contexts, targets: targets,
+                                       alpha: alpha, isa: isa)
+    func sigma(_ x: Double) -> Double { x >= 10 ? 1 : x <= -10 ? 0 : 1 / (1 + exp(-x)) }
+    var exactLoss = 0.0
+    var g = [[Double]](repeating: [Double](repeating: 0, count: targets.count), count: contexts.count)
+    for c in contexts.indices {
+        for k in targets.indices {
+            let score = Double(contextScale[c]) * Double(targetValue[k])
+            let label = k == 0 ? 1.0 : 0.0
+            g[c][k] = (label - sigma(score)) * Double(alpha)
+            let margin = k == 0 ? score : -score
+            exactLoss += -(min(margin, 0) - log1p(exp(-abs(margin))))
+        }
+    }
+    #expect(abs(Double(loss) - exactLoss) < 5e-5 * Double(contexts.count * targets.count) + 1e-3 * exactLoss / 100)
+    let dIn = newIn.toArray(), dOut = newOut.toArray()
+    for c in contexts.indices {
+        let expected = Double(inVals[c * dim]) + targets.indices.reduce(0.0) { $0 + g[c][$1] * Double(targetValue[$1]) }
+        #expect(abs(Double(dIn[c * dim]) - expected) < 2e-3 * max(1, abs(expected)), "context \(c)")
+    }
+    for k in targets.indices {
+        let expected = Double(targetValue[k]) + contexts.indices.reduce(0.0) { $0 + g[$1][k] * Double(contextScale[$1]) }
+        #expect(abs(Double(dOut[(k + 4) * dim]) - expected) < 2e-3 * max(1, abs(expected)), "target \(k)")
+    }
+    let nan = copy(input)
+    nan.withUnsafeMutablePointer { $0[1] = .nan }
+    let nanLoss = Kernels.sgnsBatchUpdate(input: nan, output: copy(output), contextRows: contexts, targets: targets,
+                                          alpha: alpha, isa: isa)
+    #expect(nanLoss.isNaN)
+}
+
 // Every build of each kernel this CPU runs (portable, AVX2+FMA, AVX-512) agrees with the portable
 // one up to rounding (FMA rounds once where the portable build rounds twice; wider vectors sum a
 // dot product's parts in another order), at dimensions around each vector width and its tails

@@ -31,8 +31,8 @@ float w2v_sgns_pair(int isa, float *input_row, float *const *target_rows, int64_
                     float alpha, float *neu1e, const float *sig, const float *logsig);
 
 /* One centre word, batched (HogBatch): every context row paired with the same targets, all
-   gradients from the rows as they were on entry. scores: ncontexts × w2v_batch_scores_per_context(
-   ntargets) floats; ebuf: ncontexts × w2v_batch_ebuf_per_context() floats. */
+   gradients from the rows as they were on entry. scores: w2v_batch_scores_size(ncontexts, ntargets)
+   floats; ebuf: ncontexts × w2v_batch_ebuf_per_context() floats. */
 float w2v_sgns_batch(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows,
                      int64_t ntargets, int64_t dim, float alpha, float *scores, float *ebuf,
                      const float *sig, const float *logsig);
@@ -42,8 +42,11 @@ float w2v_sgns_batch(int isa, float *const *context_rows, int64_t ncontexts, flo
 float w2v_cbow(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows, int64_t ntargets,
                int64_t dim, float alpha, int mean, float *hidden, float *neu1e, const float *sig, const float *logsig);
 
-/* Scores scratch the batched kernel needs per context: ntargets rounded up to its block of 6. */
-static inline int64_t w2v_batch_scores_per_context(int64_t ntargets) { return (ntargets + 5) / 6 * 6; }
+/* Scores scratch the batched kernel needs: per context, ntargets rounded up to its block of 6;
+   then room to round the whole up to the widest vector (16 floats). */
+static inline int64_t w2v_batch_scores_size(int64_t ncontexts, int64_t ntargets) {
+    return ncontexts * ((ntargets + 5) / 6 * 6) + 16;
+}
 
 /* Error scratch (ebuf) the batched kernel needs per context: the widest chunk of any build. */
 static inline int64_t w2v_batch_ebuf_per_context(void) { return 16; }

@@ -86,7 +86,7 @@ public enum Kernels {
     /// each output row is written once per centre word, not once per pair, and the targets'
     /// chunks stay in registers. Returns the summed loss of all pairs.
     /// - Parameters:
-    ///   - scores: scratch of `contextCount × batchScoresPerContext(targetCount)` floats.
+    ///   - scores: scratch of `batchScoresSize(contexts: contextCount, targets: targetCount)` floats.
     ///   - contextScratch: scratch of `contextCount × batchScratchPerContext` floats.
     @inline(__always)
     public static func sgnsBatch(contextRows: UnsafePointer<Row>, contextCount: Int,
@@ -101,9 +101,9 @@ public enum Kernels {
     /// Context scratch per context that `sgnsBatch` needs.
     public static var batchScratchPerContext: Int { Int(w2v_batch_ebuf_per_context()) }
 
-    /// Scores scratch per context that `sgnsBatch` needs for `targetCount` targets.
-    public static func batchScoresPerContext(_ targetCount: Int) -> Int {
-        Int(w2v_batch_scores_per_context(Int64(targetCount)))
+    /// Scores scratch that `sgnsBatch` needs for `contexts` contexts and `targets` targets.
+    public static func batchScoresSize(contexts: Int, targets: Int) -> Int {
+        Int(w2v_batch_scores_size(Int64(contexts), Int64(targets)))
     }
 
     /// Starts loading a row for writing (a hint; no effect on results; a prefetch never faults,
@@ -172,7 +172,7 @@ extension Kernels {
                                        targets: [Int], alpha: Float,
                                        sigmoid: SigmoidTable = SigmoidTable(), isa: KernelISA = .selected) -> Float {
         let dim = input.dimension
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, contextRows.count * batchScoresPerContext(targets.count)))
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: batchScoresSize(contexts: contextRows.count, targets: targets.count))
         let contextScratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, batchScratchPerContext * contextRows.count))
         defer { scores.deallocate(); contextScratch.deallocate() }
         return sigmoid.withView { s in

@@ -281,7 +281,7 @@ final class TrainingJob: @unchecked Sendable {
         func lines(_ bytes: Int) -> Int { (bytes + 127) / 128 * 128 }
         let ptr = MemoryLayout<Kernels.Row>.stride
         let sizes = [lines(maxLen * 4), lines((negatives + 1) * ptr), lines(2 * window * ptr), lines(2 * dim * 4),
-                     lines(2 * window * Kernels.batchScoresPerContext(negatives + 1) * 4), lines(2 * window * Kernels.batchScratchPerContext * 4),
+                     lines(Kernels.batchScoresSize(contexts: 2 * window, targets: negatives + 1) * 4), lines(2 * window * Kernels.batchScratchPerContext * 4),
                      lines((negatives + 1) * ptr), lines(2 * window * ptr),
                      lines(maxLen * 4), lines(maxLen * negatives * 4), lines(maxLen * 4)]
         let blockBytes = (sizes.reduce(0, +) + 4095) / 4096 * 4096 + 4096
