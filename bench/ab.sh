@@ -26,7 +26,7 @@ for r in $(seq 1 "$repeats"); do
 JSON
       rm -rf "$work/store"
       "$bin" run "$work/e.json" --store "$work/store" --progress none > "$work/out" 2>&1
-      tok=$(sed -nE 's/.*tokenize .*ran in.*\(text8, ([0-9]+) MB\/s\).*/\1/p' "$work/out")
+      tok=$(sed -nE 's/.*tokenize .*ran in.*\(text8, .* at ([0-9]+) MB\/s\).*/\1/p' "$work/out")
       wps=$(sed -nE 's/.*train .*ran in.*epoch\(s\): ([0-9.]+[kM]) words\/s.*/\1/p' "$work/out")
       echo "$side $model r$r tokenize_MBps=$tok train_wps=$wps" | tee -a "$work/log"
     done
