@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Quality over seeds: the batched skip-gram kernel (the default) against the per-pair kernel.
+"""Quality over seeds: the defaults against word2vec.c's exact schemes.
 
     python3 bench/seeds.py [--store DIR] [--no-run] [--experiment bench/seeds.json]
 
-Runs `bench/seeds.json` (a sweep: kernel × seed 1–3, 5 epochs, 2 threads, en-corpus from
-../shared; about 10 minutes on 2 cores), then prints, per seed and as means: analogy accuracy
+Runs `bench/seeds.json` (a sweep: variant × seed 1–3, 5 epochs, 2 threads, en-corpus from
+../shared; about 15 minutes on 2 cores), then prints, per seed and as means: analogy accuracy
 (Google, 3CosAdd, 30k words), WordSim-353 Spearman, the final loss, the loss curve's roughness
 (mean |step| between successive points of the 100-point curve after the first 10% of training)
-and words/s; then the differences batched − per-pair against the issue's bars (analogy within
-0.5 point, WS-353 within 0.01, or better). Exit code 1 if a bar is missed. The store defaults to
+and words/s; then the differences default − reference (the batched skip-gram with hot rows staged
+against the per-pair kernel with every row shared; CBOW with hot rows staged against CBOW with
+every row shared) against the issue's bars (analogy within 0.5 point, WS-353 within 0.01, or
+better). Exit code 1 if a bar is missed. The store defaults to
 a fresh temporary directory (kept with --store DIR, which also makes reruns free).
 """
 import argparse
@@ -21,6 +23,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PIPE = REPO / ".build" / "release" / "w2v-pipe"
+# (default, reference) variants of bench/seeds.json compared against the issue's bars.
+COMPARISONS = [("batched", "pair"), ("cbow", "cbow-shared")]
 
 
 def train_records(store):
@@ -61,37 +65,53 @@ def main():
         if not t.get("complete"):
             continue
         s, m = t["settings"], t["metrics"]
-        kernel = "batched" if s["batched_negatives"] == "true" else "pair"
+        variant = t["trial"].split()[0]
+        # The train record of this trial: the same model, kernel, staging and seed.
+        hot = s.get("hot_rows", "null")
         rec = [d for d in records if str(d["parameters"].get("seed")) == s["seed"]
-               and d["parameters"].get("batched_negatives") == (kernel == "batched")
+               and d["parameters"].get("model") == s["model"]
+               and str(d["parameters"].get("batched_negatives")).lower() == s["batched_negatives"]
+               and str(d["parameters"].get("hot_rows", None)).replace("None", "null") == hot
                and d["parameters"].get("epochs") == int(s["epochs"])]
         curve = rec[-1]["metrics"].get("loss_curve", []) if rec else []
-        rows.append({"kernel": kernel, "seed": int(s["seed"]), "analogy": m["analogy_total"],
+        rows.append({"variant": variant, "seed": int(s["seed"]), "analogy": m["analogy_total"],
                      "ws353": m["wordsim_spearman"], "loss": m["final_loss"], "rough": roughness(curve),
                      "wps": m["words_per_second"]})
-    rows.sort(key=lambda r: (r["kernel"] != "pair", r["seed"]))
-    print("| kernel | seed | analogy | WS-353 | final loss | loss-curve roughness | words/s |")
+    order = [v["name"] for v in json.loads(Path(args.experiment).read_text())["sweep"]["variants"]]
+    rows.sort(key=lambda r: (order.index(r["variant"]) if r["variant"] in order else len(order), r["seed"]))
+
+    def fmt(x, spec):
+        return "—" if x is None else format(x, spec)
+    print("| variant | seed | analogy | WS-353 | final loss | loss-curve roughness | words/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['kernel']} | {r['seed']} | {100 * r['analogy']:.2f}% | {r['ws353']:.3f} | {r['loss']:.4f} | "
-              f"{r['rough']:.4f} | {r['wps'] / 1e6:.2f}M |")
+        print(f"| {r['variant']} | {r['seed']} | {100 * r['analogy']:.2f}% | {r['ws353']:.3f} | {r['loss']:.4f} | "
+              f"{fmt(r['rough'], '.4f')} | {r['wps'] / 1e6:.2f}M |")
     means = {}
-    for k in ("pair", "batched"):
-        rs = [r for r in rows if r["kernel"] == k]
+    for k in order:
+        rs = [r for r in rows if r["variant"] == k]
         if rs:
-            means[k] = {f: statistics.mean(r[f] for r in rs) for f in ("analogy", "ws353", "loss", "rough", "wps")}
+            means[k] = {f: statistics.mean(r[f] for r in rs) for f in ("analogy", "ws353", "loss", "wps")}
+            roughs = [r["rough"] for r in rs if r["rough"] is not None]
+            means[k]["rough"] = statistics.mean(roughs) if roughs else None
             means[k]["n"] = len(rs)
             m = means[k]
             print(f"| **{k} mean** | {m['n']} seeds | {100 * m['analogy']:.2f}% | {m['ws353']:.3f} | {m['loss']:.4f} | "
-                  f"{m['rough']:.4f} | {m['wps'] / 1e6:.2f}M |")
-    if "pair" not in means or "batched" not in means:
-        sys.exit("seeds: both kernels need at least one finished trial")
-    da = 100 * (means["batched"]["analogy"] - means["pair"]["analogy"])
-    dw = means["batched"]["ws353"] - means["pair"]["ws353"]
-    ok = da >= -0.5 and dw >= -0.01
-    print(f"\nbatched − per-pair: analogy {da:+.2f} points (bar: ≥ −0.5), WS-353 {dw:+.3f} (bar: ≥ −0.01), "
-          f"loss-curve roughness {means['batched']['rough']:.4f} vs {means['pair']['rough']:.4f}; "
-          f"speed ×{means['batched']['wps'] / means['pair']['wps']:.2f} (while this sweep ran; not a benchmark)")
+                  f"{fmt(m['rough'], '.4f')} | {m['wps'] / 1e6:.2f}M |")
+    ok = True
+    compared = 0
+    for new, ref in COMPARISONS:
+        if new not in means or ref not in means:
+            continue
+        compared += 1
+        da = 100 * (means[new]["analogy"] - means[ref]["analogy"])
+        dw = means[new]["ws353"] - means[ref]["ws353"]
+        ok = ok and da >= -0.5 and dw >= -0.01
+        print(f"\n{new} − {ref}: analogy {da:+.2f} points (bar: ≥ −0.5), WS-353 {dw:+.3f} (bar: ≥ −0.01), "
+              f"loss-curve roughness {fmt(means[new]['rough'], '.4f')} vs {fmt(means[ref]['rough'], '.4f')}; "
+              f"speed ×{means[new]['wps'] / means[ref]['wps']:.2f} (while this sweep ran; not a benchmark)")
+    if compared == 0:
+        sys.exit("seeds: no comparison has finished trials on both sides")
     print("seeds: " + ("within the bars" if ok else "MISSED a bar"))
     sys.exit(0 if ok else 1)
 

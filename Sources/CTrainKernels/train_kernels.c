@@ -155,3 +155,12 @@ void w2v_restore_fp(uint32_t state) {
     (void)state;
 #endif
 }
+
+void w2v_merge_staged(float *shared, float *local, float *base, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float s = shared[i] + (local[i] - base[i]);
+        shared[i] = s;
+        local[i] = s;
+        base[i] = s;
+    }
+}

@@ -496,6 +496,66 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     try checkGroupStructure(.sgns, batched: true, threads: 2)
 }
 
+@Test func mergingStagedRowsAddsEachWorkersChanges() {
+    // Two workers staged the same 3 values (base); each changed its copy; the shared values
+    // must end with both changes, and each worker's copies with the merged values.
+    var shared: [Float] = [1, 2, 3]
+    var localA: [Float] = [1.5, 2, 2], baseA: [Float] = [1, 2, 3]
+    var localB: [Float] = [1, 4, 3.25], baseB: [Float] = [1, 2, 3]
+    Kernels.mergeStaged(shared: &shared, local: &localA, base: &baseA, count: 3)
+    #expect(shared == [1.5, 2, 2] && localA == shared && baseA == shared)
+    Kernels.mergeStaged(shared: &shared, local: &localB, base: &baseB, count: 3)
+    #expect(shared == [1.5, 4, 2.25] && localB == shared && baseB == shared)
+    // Nothing changed locally: the merge only takes the shared values.
+    Kernels.mergeStaged(shared: &shared, local: &localA, base: &baseA, count: 3)
+    #expect(shared == [1.5, 4, 2.25] && localA == shared && baseA == shared)
+}
+
+/// Two threads, every output row staged: the output table starts at zero and only receives what
+/// the workers merge, and worker 0 trains only group A's centre words, worker 1 only group B's
+/// (the corpus's halves), so each group's input·output affinity can only come from its own
+/// worker's merges.
+@Test(arguments: [(ModelKind.sgns, true), (.sgns, false), (.cbow, true)])
+func stagedRowsReachTheSharedTableFromEveryWorker(variant: (ModelKind, Bool)) throws {
+    let groupSize = 8, vocab = 2 * groupSize
+    var r = TestRNG(s: 3)
+    let half = 15_000
+    let tokens = (0..<(2 * half)).map { i in UInt32((i < half ? 0 : groupSize) + r.int(groupSize)) }
+    for hot in [0, vocab] {
+        let config = TrainingConfiguration(model: variant.0, dimension: 12, window: 3, epochs: 2, threads: 2, seed: 4,
+                                           batchedNegatives: variant.1, hotRows: hot)
+        #expect(config.stagedRows(vocabularySize: vocab) == hot)
+        let (model, _) = try trainIdentity(tokens: tokens, vocab: vocab, config: config)
+        func affinity(_ a: Range<Int>, _ b: Range<Int>) -> Float {
+            var s: Float = 0
+            for i in a { for j in b { s += zip(model.inputVectors.rowArray(i), model.outputVectors.rowArray(j)).map { $0 * $1 }.reduce(0, +) } }
+            return s / Float(a.count * b.count)
+        }
+        let groupA = 0..<groupSize, groupB = groupSize..<vocab
+        let inA = affinity(groupA, groupA), inB = affinity(groupB, groupB), across = affinity(groupA, groupB)
+        // At SGNS's optimum in·out = PMI − log K: log 2 − log 5 ≈ −0.9 within a group (a word's
+        // context is one of 8 words, not one of 16), −∞ across; with no merges from a worker its
+        // group's output rows would stay zero (within = across = 0).
+        #expect(inA > across + 1 && inB > across + 1, "hot \(hot): within A \(inA), within B \(inB), across \(across)")
+        #expect(inA > -2 && inB > -2 && inA < -0.3 && inB < -0.3, "hot \(hot): within A \(inA), within B \(inB)")
+    }
+}
+
+@Test func stagedRowsAreOffWithOneThread() throws {
+    let tokens = groupedCorpus(tokens: 10_000, groupSize: 8, run: 30, seed: 2)
+    func run(_ hot: Int?) throws -> [Float] {
+        let config = TrainingConfiguration(dimension: 12, epochs: 1, threads: 1, seed: 3, hotRows: hot)
+        #expect(config.stagedRows(vocabularySize: 16) == 0)
+        return try trainIdentity(tokens: tokens, vocab: 16, config: config).0.outputVectors.toArray()
+    }
+    let plain = try run(0)
+    #expect(try run(16) == plain)
+    #expect(try run(nil) == plain)
+    #expect(TrainingConfiguration(dimension: 100, threads: 2).stagedRows(vocabularySize: 70_000) == 1024)
+    #expect(TrainingConfiguration(dimension: 100, threads: 2).stagedRows(vocabularySize: 500) == 500)
+    #expect(TrainingConfiguration(dimension: 300, threads: 2, hotRows: 7).stagedRows(vocabularySize: 500) == 7)
+}
+
 @Test(arguments: [(ModelKind.sgns, true), (.sgns, false), (.cbow, true)])
 func singleThreadTrainingIsDeterministic(variant: (ModelKind, Bool)) throws {
     let (kind, batched) = variant
@@ -541,7 +601,8 @@ func singleThreadTrainingIsDeterministic(variant: (ModelKind, Bool)) throws {
     let tokens: [UInt32] = [0, 1, 2, 1, 0]
     for bad in [TrainingConfiguration(dimension: 0), TrainingConfiguration(window: 0),
                 TrainingConfiguration(negativeSamples: 0), TrainingConfiguration(epochs: 0),
-                TrainingConfiguration(learningRate: -1), TrainingConfiguration(threads: 0)] {
+                TrainingConfiguration(learningRate: -1), TrainingConfiguration(threads: 0),
+                TrainingConfiguration(hotRows: -1)] {
         #expect(throws: TrainingError.self) { _ = try trainIdentity(tokens: tokens, vocab: 3, config: bad) }
     }
     // Mismatched keepProbability.

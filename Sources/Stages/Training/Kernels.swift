@@ -106,6 +106,14 @@ public enum Kernels {
         Int(w2v_batch_scores_size(Int64(contexts), Int64(targets)))
     }
 
+    /// Merges a worker's staged rows (`count` floats): `shared += local − base`, then `local` and
+    /// `base` both take the new shared values (see `TrainingConfiguration.hotRows`).
+    @inline(__always)
+    public static func mergeStaged(shared: UnsafeMutablePointer<Float>, local: UnsafeMutablePointer<Float>,
+                                   base: UnsafeMutablePointer<Float>, count: Int) {
+        w2v_merge_staged(shared, local, base, Int64(count))
+    }
+
     /// Starts loading a row for writing (a hint; no effect on results; a prefetch never faults,
     /// so a nil row is harmless).
     @inline(__always)

@@ -11,7 +11,8 @@ import CTrainKernels
 /// markers (`TokenStream.sentenceEnd`, sentence mode); windows never cross a sentence boundary.
 /// The learning rate decays linearly over the whole run from `learningRate` to
 /// `learningRate × minLearningRateFraction`, driven by the global count of processed tokens, which
-/// workers publish every ~10k tokens.
+/// workers publish every ~10k tokens. With more than one worker, each trains its own copy of the
+/// hottest output rows and merges it into the shared table when it publishes (`hotRows`).
 public struct Trainer {
     public let configuration: TrainingConfiguration
     public let corpus: TrainingCorpus
@@ -308,6 +309,12 @@ final class TrainingJob: @unchecked Sendable {
             _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
             return
         }
+        // The hot output rows this worker stages (see `TrainingConfiguration.hotRows`): its own
+        // copy, which it trains, and the shared values it last saw (the base of its changes).
+        let hot = cfg.stagedRows(vocabularySize: output.rows)
+        let staged = UnsafeMutableRawPointer.allocate(byteCount: max(64, 2 * hot * dim * 4), alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(16, 2 * hot * dim))
+        defer { staged.deallocate() }
         var alpha = snapshot().alpha
         // Denormal floats flushed to zero while this worker trains (word2vec.c gets the same from
         // -Ofast): a subnormal operand can cost ~100 cycles; the effect on the result is below
@@ -324,8 +331,28 @@ final class TrainingJob: @unchecked Sendable {
                 sigmoid.withView { sig in
                     let keep = keepBuf.baseAddress!
                     let tokens = tokenBuf.baseAddress!, remap = remapBuf.baseAddress!
+                    let hotFloats = hot &* dim
+                    let local = staged, base = staged + hotFloats
+                    if hot > 0 {
+                        local.update(from: outPtr, count: hotFloats)
+                        base.update(from: outPtr, count: hotFloats)
+                    }
+                    // Adds this worker's changes to the shared rows and takes the others' (at every
+                    // sync, so before the epoch ends). Worker w starts at its own offset, so two
+                    // workers merging at once are rarely on the same row at the same moment (the
+                    // merge is Hogwild too: such a collision could lose one worker's changes to a
+                    // value, as a collision of two plain updates can).
+                    let mergeStart = hot > 0 ? (hot * worker / threads) &* dim : 0
+                    func merge() {
+                        guard hot > 0 else { return }
+                        Kernels.mergeStaged(shared: outPtr + mergeStart, local: local + mergeStart, base: base + mergeStart,
+                                            count: hotFloats - mergeStart)
+                        Kernels.mergeStaged(shared: outPtr, local: local, base: base, count: mergeStart)
+                    }
                     @inline(__always)
-                    func outRow(_ w: Int32) -> UnsafeMutablePointer<Float> { outPtr + Int(w) &* dim }
+                    func outRow(_ w: Int32) -> UnsafeMutablePointer<Float> {
+                        Int(w) < hot ? local + Int(w) &* dim : outPtr + Int(w) &* dim
+                    }
                     /// Makes K draws from the noise distribution, skipping (not redrawing) any equal to
                     /// the positive target, as word2vec.c; passes each kept one to `put` with its index
                     /// among those kept and returns how many were kept.
@@ -418,6 +445,7 @@ final class TrainingJob: @unchecked Sendable {
                         }
                         localLoss += Double(sentenceLoss)
                         if localWords >= syncEvery || pos >= end {
+                            merge()
                             let cancel = isCancelled()
                             let (a, stop) = sync(words: localWords, loss: localLoss, pairs: localPairs,
                                                  kept: localKept, sentenceNanos: localNanos, cancelled: cancel)

@@ -35,12 +35,19 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Input vectors start uniform in ±initRange/dimension: 0.5 as word2vec.c, 1.0 as gensim 4.
     /// Optional so that configurations saved in models before it existed still decode (nil = 0.5).
     public var initRange: Float?
+    /// With more than one thread: each worker trains its own copy of the output vectors of the
+    /// `hotRows` most frequent words (ids below it: the vocabulary is sorted by count) and adds
+    /// its changes to the shared table every `Trainer.syncInterval` words or so, instead of
+    /// writing the shared rows, which both cores write constantly (each write then moves cache
+    /// lines between them). 0: every row shared, as word2vec.c. nil: `defaultHotRows(dimension:)`.
+    /// Ignored with one thread.
+    public var hotRows: Int?
 
     /// The JSON names kept in model artifacts: format 1 spells the window `windowSize`, and
     /// changing it would change the bytes of every stored model.
     enum CodingKeys: String, CodingKey {
         case model, dimension, window = "windowSize", negativeSamples, nsExponent, epochs, learningRate
-        case minLearningRateFraction, threads, seed, cbowMean, batchedNegatives, initRange
+        case minLearningRateFraction, threads, seed, cbowMean, batchedNegatives, initRange, hotRows
     }
 
     public init(model: ModelKind = .sgns,
@@ -55,7 +62,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
                 seed: UInt64 = 1,
                 cbowMean: Bool = true,
                 batchedNegatives: Bool = true,
-                initRange: Float = 0.5) {
+                initRange: Float = 0.5,
+                hotRows: Int? = nil) {
         self.model = model
         self.dimension = dimension
         self.window = window
@@ -69,6 +77,16 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         self.cbowMean = cbowMean
         self.batchedNegatives = batchedNegatives
         self.initRange = initRange
+        self.hotRows = hotRows
+    }
+
+    /// Rows staged per worker when `hotRows` is nil: as many as fit in 400 KB (1,024 at dimension
+    /// 100), at least 64: two copies per worker stay well inside a 2 MB L2.
+    public static func defaultHotRows(dimension: Int) -> Int { max(64, 102_400 / max(1, dimension)) }
+
+    /// The output rows each worker stages: none with one thread.
+    public func stagedRows(vocabularySize: Int) -> Int {
+        threads > 1 ? min(vocabularySize, hotRows ?? TrainingConfiguration.defaultHotRows(dimension: dimension)) : 0
     }
 
     /// word2vec.c defaults: 0.025 for skip-gram, 0.05 for CBOW.
@@ -93,6 +111,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             try fail("minLearningRateFraction must be in 0...1 (got \(minLearningRateFraction))")
         }
         if threads < 1 { try fail("threads must be ≥ 1 (got \(threads))") }
+        if let h = hotRows, h < 0 { try fail("hotRows must be ≥ 0 (got \(h))") }
     }
 }
 
