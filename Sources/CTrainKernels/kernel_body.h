@@ -268,18 +268,47 @@ INLINE float FN(sgns_batch_body)(float *const *x, int64_t nctx, float *const *ta
     return loss;
 }
 
+/* One chunk (type T at offset i) of CBOW's hidden vector: the sum of the context rows, in order,
+   times 1/nctx for the mean. */
+#define CBOW_HIDDEN(T)                                                                            \
+    do {                                                                                          \
+        T h = *(const T *)(x[0] + i);                                                             \
+        for (int64_t c = 1; c < nctx; c++) h += *(const T *)(x[c] + i);                           \
+        if (scale != 1) h *= scale;                                                               \
+        *(T *)(hidden + i) = h;                                                                   \
+    } while (0)
+
+/* One chunk of CBOW's update, all targets and contexts at once: e = Σ_d g[d]·o_d (each target's
+   row read before its update, in order, so a target drawn twice sees its first update, as when
+   the targets were updated one after another), o_d += g[d]·hidden, then every context row
+   += e. The same operations in the same order as a pass per target, then a pass per context,
+   without keeping e in memory. */
+#define CBOW_UPDATE(T)                                                                            \
+    do {                                                                                          \
+        T hv = *(const T *)(hidden + i), e = (T){0};                                              \
+        for (int64_t d = 0; d < n; d++) {                                                         \
+            T ov = *(T *)(o[d] + i);                                                              \
+            e += g[d] * ov;                                                                       \
+            *(T *)(o[d] + i) = ov + g[d] * hv;                                                    \
+        }                                                                                         \
+        for (int64_t c = 0; c < nctx; c++) *(T *)(x[c] + i) += e;                                 \
+    } while (0)
+
 INLINE float FN(cbow_body)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim, float alpha,
-                           int mean, float *hidden, float *neu1e, const float *sig, const float *logsig) {
+                           int mean, float *hidden, const float *sig, const float *logsig) {
     if (nctx <= 0) return 0;
-    memcpy(hidden, x[0], (size_t)dim * sizeof(float));
-    for (int64_t c = 1; c < nctx; c++) FN(axpy)(1, x[c], hidden, dim);
-    if (mean && nctx > 1) {
-        float s = 1 / (float)nctx;
-        for (int64_t i = 0; i < dim; i++) hidden[i] *= s;
+    const float scale = mean && nctx > 1 ? 1 / (float)nctx : 1;
+    int64_t i = 0;
+    FOR_CHUNKS(i, dim, CBOW_HIDDEN);
+    float f[n > 0 ? n : 1], g[n > 0 ? n : 1];
+    for (int64_t d = 0; d < n; d++) f[d] = FN(dot)(hidden, o[d], dim);
+    float loss = 0;
+    for (int64_t d = 0; d < n; d++) {
+        if (d == 0) { g[d] = (1 - sigmoid(f[d], sig)) * alpha; loss -= log_sigmoid(f[d], logsig); }
+        else { g[d] = -sigmoid(f[d], sig) * alpha; loss -= log_sigmoid(-f[d], logsig); }
     }
-    memset(neu1e, 0, (size_t)dim * sizeof(float));
-    float loss = FN(apply_targets)(hidden, o, n, dim, alpha, neu1e, sig, logsig);
-    for (int64_t c = 0; c < nctx; c++) FN(axpy)(1, neu1e, x[c], dim);
+    i = 0;
+    FOR_CHUNKS(i, dim, CBOW_UPDATE);
     return loss;
 }
 
@@ -293,8 +322,8 @@ static float FN(sgns_batch)(float *const *x, int64_t nctx, float *const *o, int6
     return FN(sgns_batch_body)(x, nctx, o, n, dim, alpha, scores, ebuf, sig, logsig);
 }
 static float FN(cbow)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim, float alpha,
-                      int mean, float *hidden, float *neu1e, const float *sig, const float *logsig) {
-    return FN(cbow_body)(x, nctx, o, n, dim, alpha, mean, hidden, neu1e, sig, logsig);
+                      int mean, float *hidden, const float *sig, const float *logsig) {
+    return FN(cbow_body)(x, nctx, o, n, dim, alpha, mean, hidden, sig, logsig);
 }
 
 #undef FOR_CHUNKS
@@ -303,4 +332,6 @@ static float FN(cbow)(float *const *x, int64_t nctx, float *const *o, int64_t n,
 #undef HSUM_MAIN
 #undef HSUM_BLOCK
 #undef BATCH_PASS
+#undef CBOW_HIDDEN
+#undef CBOW_UPDATE
 #undef GATHER

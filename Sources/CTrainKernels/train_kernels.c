@@ -128,14 +128,14 @@ float w2v_sgns_batch(int isa, float *const *context_rows, int64_t ncontexts, flo
 }
 
 float w2v_cbow(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows, int64_t ntargets,
-               int64_t dim, float alpha, int mean, float *hidden, float *neu1e, const float *sig, const float *logsig) {
+               int64_t dim, float alpha, int mean, float *hidden, const float *sig, const float *logsig) {
 #if W2V_X86
     if (isa == W2V_ISA_AVX512)
-        return cbow_avx512(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, neu1e, sig, logsig);
+        return cbow_avx512(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, sig, logsig);
     if (isa == W2V_ISA_AVX2)
-        return cbow_avx2(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, neu1e, sig, logsig);
+        return cbow_avx2(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, sig, logsig);
 #endif
-    return cbow_generic(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, neu1e, sig, logsig);
+    return cbow_generic(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, sig, logsig);
 }
 
 uint32_t w2v_flush_denormals(void) {

@@ -38,9 +38,9 @@ float w2v_sgns_batch(int isa, float *const *context_rows, int64_t ncontexts, flo
                      const float *sig, const float *logsig);
 
 /* One CBOW update: hidden = sum (or mean) of the context rows predicts target_rows[0].
-   hidden, neu1e: scratch of dim floats each. */
+   hidden: scratch of dim floats. */
 float w2v_cbow(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows, int64_t ntargets,
-               int64_t dim, float alpha, int mean, float *hidden, float *neu1e, const float *sig, const float *logsig);
+               int64_t dim, float alpha, int mean, float *hidden, const float *sig, const float *logsig);
 
 /* Scores scratch the batched kernel needs: per context, ntargets rounded up to its block of 6;
    then room to round the whole up to the widest vector (16 floats). */

@@ -67,15 +67,15 @@ public enum Kernels {
     /// added to every context input row (also in the mean case, where the exact gradient would be
     /// `neu1e / contextCount`).
     /// - Parameters:
-    ///   - hidden, neu1e: scratch of `dimension` floats each.
+    ///   - hidden: scratch of `dimension` floats.
     @inline(__always)
     public static func cbow(contextRows: UnsafePointer<Row>, contextCount: Int,
                             targetRows: UnsafePointer<Row>, targetCount: Int, dimension: Int,
                             alpha: Float, mean: Bool,
-                            hidden: UnsafeMutablePointer<Float>, neu1e: UnsafeMutablePointer<Float>,
+                            hidden: UnsafeMutablePointer<Float>,
                             sigmoid: SigmoidView, isa: KernelISA = .selected) -> Float {
         w2v_cbow(isa.code, contextRows, Int64(contextCount), targetRows, Int64(targetCount), Int64(dimension),
-                 alpha, mean ? 1 : 0, hidden, neu1e, sigmoid.sig, sigmoid.logSig)
+                 alpha, mean ? 1 : 0, hidden, sigmoid.sig, sigmoid.logSig)
     }
 
     /// Batched skip-gram update for one centre word (HogBatch, Ji et al. 2016): every context row
@@ -166,7 +166,7 @@ extension Kernels {
                     withRows(inPtr, contextRows, dimension: dim) { c in
                         withRows(outPtr, targets, dimension: dim) { t in
                             cbow(contextRows: c, contextCount: contextRows.count, targetRows: t, targetCount: targets.count,
-                                 dimension: dim, alpha: alpha, mean: mean, hidden: scratch, neu1e: scratch + dim,
+                                 dimension: dim, alpha: alpha, mean: mean, hidden: scratch,
                                  sigmoid: s, isa: isa)
                         }
                     }

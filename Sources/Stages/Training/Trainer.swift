@@ -418,7 +418,7 @@ final class TrainingJob: @unchecked Sendable {
                                     sentenceLoss += Kernels.cbow(contextRows: contexts, contextCount: cw,
                                                                  targetRows: targets, targetCount: n, dimension: dim,
                                                                  alpha: alpha, mean: mean,
-                                                                 hidden: scratch, neu1e: scratch + dim, sigmoid: sig)
+                                                                 hidden: scratch, sigmoid: sig)
                                     localPairs &+= 1
                                 } else {
                                     sentenceLoss += Kernels.sgnsBatch(contextRows: contexts, contextCount: cw,
