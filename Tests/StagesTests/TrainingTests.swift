@@ -554,6 +554,9 @@ func stagedRowsReachTheSharedTableFromEveryWorker(variant: (ModelKind, Bool)) th
     #expect(TrainingConfiguration(dimension: 100, threads: 2).stagedRows(vocabularySize: 70_000) == 1024)
     #expect(TrainingConfiguration(dimension: 100, threads: 2).stagedRows(vocabularySize: 500) == 500)
     #expect(TrainingConfiguration(dimension: 300, threads: 2, hotRows: 7).stagedRows(vocabularySize: 500) == 7)
+    // A huge request is capped by memory (two copies per thread), not allocated.
+    #expect(TrainingConfiguration(dimension: 4096, threads: 2, hotRows: 100_000_000).stagedRows(vocabularySize: 10_000_000)
+            == TrainingConfiguration.maxStagedBytes / (4 * 4096))
 }
 
 @Test(arguments: [(ModelKind.sgns, true), (.sgns, false), (.cbow, true)])

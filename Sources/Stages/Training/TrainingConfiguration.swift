@@ -84,9 +84,15 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// 100), at least 64: two copies per worker stay well inside a 2 MB L2.
     public static func defaultHotRows(dimension: Int) -> Int { max(64, 102_400 / max(1, dimension)) }
 
-    /// The output rows each worker stages: none with one thread.
+    /// At most this many bytes of rows per copy (each worker keeps two), whatever `hotRows` asks.
+    public static let maxStagedBytes = 128 << 20
+
+    /// The output rows each worker stages: none with one thread; at most the vocabulary, and at
+    /// most `maxStagedBytes` per copy.
     public func stagedRows(vocabularySize: Int) -> Int {
-        threads > 1 ? min(vocabularySize, hotRows ?? TrainingConfiguration.defaultHotRows(dimension: dimension)) : 0
+        guard threads > 1 else { return 0 }
+        let cap = TrainingConfiguration.maxStagedBytes / (4 * max(1, dimension))
+        return max(0, min(vocabularySize, cap, hotRows ?? TrainingConfiguration.defaultHotRows(dimension: dimension)))
     }
 
     /// word2vec.c defaults: 0.025 for skip-gram, 0.05 for CBOW.
