@@ -66,13 +66,13 @@ def main():
             continue
         s, m = t["settings"], t["metrics"]
         variant = t["trial"].split()[0]
-        # The train record of this trial: the same model, kernel, staging and seed.
-        hot = s.get("hot_rows", "null")
-        rec = [d for d in records if str(d["parameters"].get("seed")) == s["seed"]
-               and d["parameters"].get("model") == s["model"]
-               and str(d["parameters"].get("batched_negatives")).lower() == s["batched_negatives"]
-               and str(d["parameters"].get("hot_rows", None)).replace("None", "null") == hot
-               and d["parameters"].get("epochs") == int(s["epochs"])]
+        # The train record of this trial: the same model, kernel, staging, seed and epochs (compare
+        # prints settings as text: strings as they are, other values as JSON).
+        def as_setting(v):
+            return v if isinstance(v, str) else json.dumps(v)
+        rec = [d for d in records
+               if all(as_setting(d["parameters"].get(k)) == s.get(k, "null")
+                      for k in ("model", "batched_negatives", "hot_rows", "seed", "epochs"))]
         curve = rec[-1]["metrics"].get("loss_curve", []) if rec else []
         rows.append({"variant": variant, "seed": int(s["seed"]), "analogy": m["analogy_total"],
                      "ws353": m["wordsim_spearman"], "loss": m["final_loss"], "rough": roughness(curve),

@@ -104,19 +104,26 @@ INLINE void FN(accumulate_update)(float g, float *out, const float *h, float *ac
 #undef ACC_UPD
 }
 
-/* Scores h·o[t] for every target first (independent loads, so the misses overlap), then per
-   target g = (label − σ)·alpha, neu1e += g·o[t], o[t] += g·h. */
-INLINE float FN(apply_targets)(const float *h, float *const *o, int64_t n, int64_t dim,
-                               float alpha, float *neu1e, const float *sig, const float *logsig) {
+/* Scores h·o[d] of every target (independent loads, so the misses overlap) and their gradients
+   g[d] = (label − σ)·alpha, target 0 the positive one; returns the loss −Σ log σ(±score). */
+INLINE float FN(score_targets)(const float *h, float *const *o, int64_t n, int64_t dim, float alpha,
+                               float *g, const float *sig, const float *logsig) {
     float f[n > 0 ? n : 1];
     for (int64_t d = 0; d < n; d++) f[d] = FN(dot)(h, o[d], dim);
     float loss = 0;
     for (int64_t d = 0; d < n; d++) {
-        float g;
-        if (d == 0) { g = (1 - sigmoid(f[d], sig)) * alpha; loss -= log_sigmoid(f[d], logsig); }
-        else { g = -sigmoid(f[d], sig) * alpha; loss -= log_sigmoid(-f[d], logsig); }
-        FN(accumulate_update)(g, o[d], h, neu1e, dim);
+        if (d == 0) { g[d] = (1 - sigmoid(f[d], sig)) * alpha; loss -= log_sigmoid(f[d], logsig); }
+        else { g[d] = -sigmoid(f[d], sig) * alpha; loss -= log_sigmoid(-f[d], logsig); }
     }
+    return loss;
+}
+
+/* Scores and gradients of every target first, then per target neu1e += g·o[d], o[d] += g·h. */
+INLINE float FN(apply_targets)(const float *h, float *const *o, int64_t n, int64_t dim,
+                               float alpha, float *neu1e, const float *sig, const float *logsig) {
+    float g[n > 0 ? n : 1];
+    float loss = FN(score_targets)(h, o, n, dim, alpha, g, sig, logsig);
+    for (int64_t d = 0; d < n; d++) FN(accumulate_update)(g[d], o[d], h, neu1e, dim);
     return loss;
 }
 
@@ -300,13 +307,8 @@ INLINE float FN(cbow_body)(float *const *x, int64_t nctx, float *const *o, int64
     const float scale = mean && nctx > 1 ? 1 / (float)nctx : 1;
     int64_t i = 0;
     FOR_CHUNKS(i, dim, CBOW_HIDDEN);
-    float f[n > 0 ? n : 1], g[n > 0 ? n : 1];
-    for (int64_t d = 0; d < n; d++) f[d] = FN(dot)(hidden, o[d], dim);
-    float loss = 0;
-    for (int64_t d = 0; d < n; d++) {
-        if (d == 0) { g[d] = (1 - sigmoid(f[d], sig)) * alpha; loss -= log_sigmoid(f[d], logsig); }
-        else { g[d] = -sigmoid(f[d], sig) * alpha; loss -= log_sigmoid(-f[d], logsig); }
-    }
+    float g[n > 0 ? n : 1];
+    float loss = FN(score_targets)(hidden, o, n, dim, alpha, g, sig, logsig);
     i = 0;
     FOR_CHUNKS(i, dim, CBOW_UPDATE);
     return loss;

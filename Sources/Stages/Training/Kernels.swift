@@ -158,7 +158,7 @@ extension Kernels {
                                   sigmoid: SigmoidTable = SigmoidTable(), isa: KernelISA = .selected) -> Float {
         precondition(input.dimension == output.dimension)
         let dim = input.dimension
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * dim)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: dim)
         defer { scratch.deallocate() }
         return sigmoid.withView { s in
             input.withUnsafeMutablePointer { inPtr in

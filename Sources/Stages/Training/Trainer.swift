@@ -281,7 +281,7 @@ final class TrainingJob: @unchecked Sendable {
         // data (small heap blocks from different threads may otherwise sit side by side).
         func lines(_ bytes: Int) -> Int { (bytes + 127) / 128 * 128 }
         let ptr = MemoryLayout<Kernels.Row>.stride
-        let sizes = [lines(maxLen * 4), lines((negatives + 1) * ptr), lines(2 * window * ptr), lines(2 * dim * 4),
+        let sizes = [lines(maxLen * 4), lines((negatives + 1) * ptr), lines(2 * window * ptr), lines(dim * 4),
                      lines(Kernels.batchScoresSize(contexts: 2 * window, targets: negatives + 1) * 4), lines(2 * window * Kernels.batchScratchPerContext * 4),
                      lines((negatives + 1) * ptr), lines(2 * window * ptr),
                      lines(maxLen * 4), lines(maxLen * negatives * 4), lines(maxLen * 4)]
