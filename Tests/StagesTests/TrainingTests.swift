@@ -521,8 +521,9 @@ func stagedRowsReachTheSharedTableFromEveryWorker(variant: (ModelKind, Bool)) th
     var r = TestRNG(s: 3)
     let half = 15_000
     let tokens = (0..<(2 * half)).map { i in UInt32((i < half ? 0 : groupSize) + r.int(groupSize)) }
-    for hot in [0, vocab] {
-        let config = TrainingConfiguration(model: variant.0, dimension: 12, window: 3, epochs: 2, threads: 2, seed: 4,
+    // dim 100: rows spread to 112 floats while training (the staged copies too).
+    for (hot, dim) in [(0, 12), (vocab, 12), (vocab, 100)] {
+        let config = TrainingConfiguration(model: variant.0, dimension: dim, window: 3, epochs: 2, threads: 2, seed: 4,
                                            batchedNegatives: variant.1, hotRows: hot)
         #expect(config.stagedRows(vocabularySize: vocab) == hot)
         let (model, _) = try trainIdentity(tokens: tokens, vocab: vocab, config: config)
@@ -733,4 +734,67 @@ func singleThreadTrainingIsDeterministic(variant: (ModelKind, Bool)) throws {
         for t in tokens { if t == e { want.append([]) } else { want[want.count - 1].append(Int32(t)) } }
         #expect(got == want.filter { !$0.isEmpty })
     }
+}
+
+// MARK: rows spread to whole cache lines while training
+
+@Test func lineStrideRoundsToWholeLinesWhenCheap() {
+    for (dim, stride) in [(100, 112), (300, 304), (60, 64), (101, 112), (16, 16), (128, 128), (50, 50), (20, 20), (1, 1)] {
+        #expect(EmbeddingMatrix.lineStride(dimension: dim) == stride, "dim \(dim)")
+    }
+    #expect(EmbeddingMatrix(rows: 3, dimension: 100, forTraining: true).trainingStride == 112)
+    #expect(EmbeddingMatrix(rows: 3, dimension: 100).trainingStride == 100)
+}
+
+@Test func trainingRowsAreSpreadThenPackedBackUnchanged() throws {
+    let rows = 7, dim = 100
+    var r = TestRNG(s: 11)
+    let values = (0..<(rows * dim)).map { _ in r.float(-1, 1) }
+    let m = EmbeddingMatrix(rows: rows, dimension: dim, forTraining: true)
+    m.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = values[i] } }
+    m.withTrainingRows { p, stride in
+        #expect(stride == 112)
+        for row in 0..<rows {
+            #expect(Array(UnsafeBufferPointer(start: p + row * stride, count: dim)) == Array(values[(row * dim)..<((row + 1) * dim)]))
+            #expect(UnsafeBufferPointer(start: p + row * stride + dim, count: stride - dim).allSatisfy { $0 == 0 })
+            #expect(m.rowArray(row) == Array(values[(row * dim)..<((row + 1) * dim)]))
+        }
+        #expect(m.allFinite())
+        p[3 * stride + 5] = 42   // a change made while spread lands in row 3, column 5
+    }
+    var expected = values
+    expected[3 * dim + 5] = 42
+    #expect(m.toArray() == expected)
+    // Packed back also when the body throws.
+    struct Stop: Error {}
+    #expect(throws: Stop.self) { try m.withTrainingRows { _, _ in throw Stop() } }
+    #expect(m.toArray() == expected)
+    // A matrix not made for training runs the body on its packed rows.
+    let plain = EmbeddingMatrix(rows: rows, dimension: dim, values: values)
+    plain.withTrainingRows { p, stride in
+        #expect(stride == dim && p[dim] == values[dim])
+    }
+}
+
+/// The spread layout changes where rows live, not what training computes: one thread, the same
+/// seed, trained on tables made for training (spread to 112 floats) and on plain ones (100).
+@Test(arguments: [(ModelKind.sgns, true), (.sgns, false), (.cbow, true)])
+func spreadRowsTrainExactlyAsPackedRows(variant: (ModelKind, Bool)) throws {
+    let vocab = 16
+    let tokens = groupedCorpus(tokens: 6_000, groupSize: 8, run: 30, seed: 5)
+    let config = TrainingConfiguration(model: variant.0, dimension: 100, window: 3, epochs: 2, threads: 1, seed: 9,
+                                       batchedNegatives: variant.1)
+    let remap = (0..<UInt32(vocab)).map { $0 }
+    let corpus = TrainingCorpus(tokens: tokens, remap: remap, counts: counts(of: tokens, vocab: vocab),
+                                keepProbability: [Float](repeating: 1, count: vocab))
+    let spread = Trainer.makeModel(vocabularySize: vocab, configuration: config)
+    #expect(spread.inputVectors.trainingStride == 112 && spread.outputVectors.trainingStride == 112)
+    let packed = EmbeddingModel(inputVectors: EmbeddingMatrix(rows: vocab, dimension: 100, values: spread.inputVectors.toArray()),
+                                outputVectors: EmbeddingMatrix(rows: vocab, dimension: 100, values: spread.outputVectors.toArray()))
+    #expect(packed.inputVectors.trainingStride == 100)
+    _ = try Trainer(configuration: config, corpus: corpus).train(model: spread)
+    _ = try Trainer(configuration: config, corpus: corpus).train(model: packed)
+    #expect(spread.inputVectors.toArray() == packed.inputVectors.toArray())
+    #expect(spread.outputVectors.toArray() == packed.outputVectors.toArray())
+    #expect(spread.outputVectors.toArray().contains { $0 != 0 })
 }

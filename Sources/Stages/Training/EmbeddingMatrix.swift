@@ -18,22 +18,32 @@ public final class EmbeddingMatrix: @unchecked Sendable {
     public let dimension: Int
     /// Start of the `rows × dimension` floats. Never handed out except inside a `with…` call.
     private let pointer: UnsafeMutablePointer<Float>
+    /// Floats from one row's start to the next inside `withTrainingRows`: `dimension` rounded up to
+    /// whole 64-byte cache lines for a matrix made `forTraining` (when that adds at most 1/8:
+    /// 100 → 112, 300 → 304, 50 stays 50), else `dimension`.
+    public let trainingStride: Int
+    /// True inside `withTrainingRows`, while the rows are spread.
+    private var spread = false
 
     public var count: Int { rows * dimension }
 
-    /// A zero-filled matrix.
-    public init(rows: Int, dimension: Int) {
+    /// A zero-filled matrix. `forTraining` reserves room to spread the rows to `trainingStride`
+    /// (see `withTrainingRows`); the layout outside that call is the same either way.
+    public init(rows: Int, dimension: Int, forTraining: Bool = false) {
         precondition(rows >= 0 && dimension >= 1, "EmbeddingMatrix: invalid shape \(rows)×\(dimension)")
         self.rows = rows
         self.dimension = dimension
-        let n = max(1, rows * dimension)
+        trainingStride = forTraining ? EmbeddingMatrix.lineStride(dimension: dimension) : dimension
+        let n = max(1, rows * trainingStride)
         let bytes = n * MemoryLayout<Float>.stride
         var raw: UnsafeMutableRawPointer?
         #if os(Linux)
-        // Opt-in (W2V_PIPE_HUGEPAGES=1): 2 MiB aligned and advised for transparent huge pages.
-        // One thread gained ~10% (fewer TLB misses) on en-corpus; with two threads we saw no
-        // gain (runs on this 2-vCPU VM varied 2× either way), so it is off by default.
-        if bytes >= EmbeddingMatrix.hugePageThreshold, getenv("W2V_PIPE_HUGEPAGES") != nil {
+        // 2 MiB aligned and advised for transparent huge pages (W2V_PIPE_HUGEPAGES=0 turns it off):
+        // a training step touches a dozen random rows of two tables of tens of MB, and with 4 KB
+        // pages most of those touches also miss the TLB. In interleaved A/B runs on a 2-vCPU VM
+        // (2026-12-03, en-corpus, 1 epoch, 2 threads) CBOW gained about 7%; skip-gram was within
+        // the noise.
+        if bytes >= EmbeddingMatrix.hugePageThreshold, EmbeddingMatrix.hugePagesWanted {
             let huge = 2 << 20
             let rounded = (bytes + huge - 1) / huge * huge
             var p: UnsafeMutableRawPointer?
@@ -55,13 +65,48 @@ public final class EmbeddingMatrix: @unchecked Sendable {
     /// Tables of at least this many bytes are allocated for transparent huge pages (Linux).
     public static let hugePageThreshold = 4 << 20
 
-    /// A copy of `source` (e.g. a stored model's table, to resume training); throws
+    /// Huge pages unless the environment says W2V_PIPE_HUGEPAGES=0 (they never change a value).
+    static let hugePagesWanted: Bool = {
+        guard let v = getenv("W2V_PIPE_HUGEPAGES") else { return true }
+        return String(cString: v) != "0"
+    }()
+
+    /// `dimension` rounded up to whole 64-byte lines (16 floats) if that adds at most 1/8, else
+    /// `dimension` (a dimension of a few floats is not worth doubling).
+    public static func lineStride(dimension: Int) -> Int {
+        let rounded = (dimension + 15) / 16 * 16
+        return (rounded - dimension) * 8 <= dimension ? rounded : dimension
+    }
+
+    /// Runs `body` with the rows spread `trainingStride` floats apart (the gap zero), so that with
+    /// a stride of whole cache lines every row starts on a line and no vector load or store of a
+    /// training kernel straddles two lines (with 400-byte rows, three rows in four did: the
+    /// skip-gram kernel ran ~15% slower on them). `body` gets the first float and the stride. The
+    /// values are not changed; the rows are packed back to `rows × dimension` when `body`
+    /// returns or throws. Two passes over the table; not reentrant.
+    public func withTrainingRows<R>(_ body: (UnsafeMutablePointer<Float>, Int) throws -> R) rethrows -> R {
+        let d = dimension, s = trainingStride
+        guard s != d, rows > 0, !spread else { return try withExtendedLifetime(self) { try body(pointer, spread ? s : d) } }
+        // Last row first: each row moves up, past rows not yet moved only when already moved.
+        for r in stride(from: rows - 1, through: 0, by: -1) {
+            memmove(pointer + r * s, pointer + r * d, d * MemoryLayout<Float>.stride)
+            (pointer + r * s + d).update(repeating: 0, count: s - d)
+        }
+        spread = true
+        defer {
+            for r in 0..<rows { memmove(pointer + r * d, pointer + r * s, d * MemoryLayout<Float>.stride) }
+            spread = false
+        }
+        return try withExtendedLifetime(self) { try body(pointer, s) }
+    }
+
+    /// A copy of `source` (e.g. a stored model's table, to resume training: made `forTraining`); throws
     /// `TrainingError.invalidConfiguration` unless it holds exactly `rows × dimension` floats.
     public convenience init<C: Collection<Float>>(rows: Int, dimension: Int, copying source: C) throws {
         guard rows >= 0, dimension >= 1, source.count == rows * dimension else {
             throw TrainingError.invalidConfiguration("\(source.count) values for a \(rows) × \(dimension) table")
         }
-        self.init(rows: rows, dimension: dimension)
+        self.init(rows: rows, dimension: dimension, forTraining: true)
         _ = UnsafeMutableBufferPointer(start: pointer, count: rows * dimension).initialize(from: source)
     }
 
@@ -80,7 +125,7 @@ public final class EmbeddingMatrix: @unchecked Sendable {
     /// Pointer to the first float of row `i`.
     @inline(__always)
     private func row(_ i: Int) -> UnsafeMutablePointer<Float> {
-        pointer + i * dimension
+        pointer + i * (spread ? trainingStride : dimension)
     }
 
     /// Dot product of row `i` with `dimension` floats at `x`.
@@ -103,12 +148,14 @@ public final class EmbeddingMatrix: @unchecked Sendable {
 
     /// The floats, row-major, valid only inside `body`.
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
-        try withExtendedLifetime(self) { try body(UnsafeBufferPointer(start: pointer, count: count)) }
+        precondition(!spread, "EmbeddingMatrix: the rows are spread for training")
+        return try withExtendedLifetime(self) { try body(UnsafeBufferPointer(start: pointer, count: count)) }
     }
 
     /// The floats, row-major, writable, valid only inside `body`.
     public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        try withExtendedLifetime(self) { try body(UnsafeMutableBufferPointer(start: pointer, count: count)) }
+        precondition(!spread, "EmbeddingMatrix: the rows are spread for training")
+        return try withExtendedLifetime(self) { try body(UnsafeMutableBufferPointer(start: pointer, count: count)) }
     }
 
     /// The first float (row `i` starts `i × dimension` floats later), valid only inside `body`;
@@ -120,7 +167,8 @@ public final class EmbeddingMatrix: @unchecked Sendable {
 
     /// A copy of all values, row-major.
     public func toArray() -> [Float] {
-        Array(UnsafeBufferPointer(start: pointer, count: count))
+        precondition(!spread, "EmbeddingMatrix: the rows are spread for training")
+        return Array(UnsafeBufferPointer(start: pointer, count: count))
     }
 
     /// A copy of row `i`.
@@ -130,7 +178,7 @@ public final class EmbeddingMatrix: @unchecked Sendable {
 
     /// True when no value is NaN or infinite.
     public func allFinite() -> Bool {
-        let n = count
+        let n = spread ? rows * trainingStride : count   // spread: the gaps are zero, finite
         var i = 0
         // A sum of |x| * 0 is NaN iff some x is NaN or infinite.
         var acc = SIMD16<Float>()

@@ -22,14 +22,15 @@ public final class EmbeddingModel {
     /// word2vec.c initialisation: input vectors uniform in ±0.5/dimension ((rand − 0.5)/dimension,
     /// drawn from the LCG seeded by `seed`), output vectors zero. `initRange` scales the half-width
     /// (±initRange/dimension; gensim 4 uses 1.0).
+    /// Both tables are made `forTraining` (room to spread their rows to whole cache lines).
     public convenience init(vocabularySize: Int, dimension: Int, seed: UInt64, initRange: Float = 0.5) {
-        let input = EmbeddingMatrix(rows: vocabularySize, dimension: dimension)
+        let input = EmbeddingMatrix(rows: vocabularySize, dimension: dimension, forTraining: true)
         var rng = Word2VecRandom(seed: seed, worker: -1)
         let scale = 2 * initRange / Float(dimension)
         input.withUnsafeMutableBufferPointer { p in
             for i in p.indices { p[i] = (rng.unitFloat() - 0.5) * scale }
         }
-        self.init(inputVectors: input, outputVectors: EmbeddingMatrix(rows: vocabularySize, dimension: dimension))
+        self.init(inputVectors: input, outputVectors: EmbeddingMatrix(rows: vocabularySize, dimension: dimension, forTraining: true))
     }
 }
 

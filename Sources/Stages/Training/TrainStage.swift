@@ -84,10 +84,12 @@ public enum TrainStage: Stage {
                       started: UInt64 = DispatchTime.now().uptimeNanoseconds) throws -> StageOutcome {
         func since(_ t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds &- t) / 1e9 }
         try config.validate()
-        // Memory: two V × dim float tables.
-        let tableBytes = Double(vocab.size) * Double(config.dimension) * 4 * 2
+        // Memory: two V × dim float tables, each row with room to start on a cache line.
+        let stride = EmbeddingMatrix.lineStride(dimension: config.dimension)
+        let tableBytes = Double(vocab.size) * Double(stride) * 4 * 2
         let physical = Double(ProcessInfo.processInfo.physicalMemory)
-        context.note("tables: \(Format.grouped(vocab.size)) words × \(config.dimension) dims × 4 bytes × 2 = \(Format.bytes(Int(tableBytes))); \(config.model.rawValue), \(config.epochs) epoch(s)\(previous.map { " after \($0.epochsTrained)" } ?? ""), \(config.threads) thread(s)")
+        let rowText = stride == config.dimension ? "\(config.dimension) dims" : "\(config.dimension) dims (\(stride) floats a row, whole cache lines)"
+        context.note("tables: \(Format.grouped(vocab.size)) words × \(rowText) × 4 bytes × 2 = \(Format.bytes(Int(tableBytes))); \(config.model.rawValue), \(config.epochs) epoch(s)\(previous.map { " after \($0.epochsTrained)" } ?? ""), \(config.threads) thread(s)")
         if tableBytes > physical * 0.8 {
             throw TrainStageError.tooBig("the tables need \(Format.bytes(Int(tableBytes))) but this machine has \(Format.bytes(Int(physical))) of memory; lower dim, raise min_count or set max_vocab_size")
         }

@@ -77,8 +77,22 @@ public struct Trainer {
             throw TrainingError.invalidConfiguration(
                 "model is \(model.vocabularySize)×\(model.dimension), corpus/configuration need \(corpus.vocabularySize)×\(cfg.dimension)")
         }
+        // The rows spread to whole cache lines for the whole run (see `withTrainingRows`), packed
+        // back when it ends, however it ends.
+        return try model.inputVectors.withTrainingRows { inPtr, inStride in
+            try model.outputVectors.withTrainingRows { outPtr, outStride in
+                let tables = TrainingTables(input: inPtr, inputStride: inStride, output: outPtr, outputStride: outStride,
+                                            rows: model.vocabularySize)
+                return try train(model: model, tables: tables, progress: progress, isCancelled: isCancelled)
+            }
+        }
+    }
+
+    private func train(model: EmbeddingModel, tables: TrainingTables, progress: (TrainingProgress) -> Void,
+                       isCancelled: @escaping @Sendable () -> Bool) throws -> TrainingResult {
+        let cfg = configuration
         let job = TrainingJob(configuration: cfg, corpus: corpus, wordTokenCount: wordTokenCount, alias: alias, sigmoid: sigmoid,
-                              model: model, isCancelled: isCancelled)
+                              tables: tables, isCancelled: isCancelled)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var lastLoss = 0.0, lastPairs = 0
@@ -119,6 +133,16 @@ public struct Trainer {
     }
 }
 
+/// Where the workers find the two tables during a run: the first float of each and the floats
+/// from one row to the next (`EmbeddingMatrix.withTrainingRows`).
+struct TrainingTables {
+    let input: UnsafeMutablePointer<Float>
+    let inputStride: Int
+    let output: UnsafeMutablePointer<Float>
+    let outputStride: Int
+    let rows: Int
+}
+
 /// State shared by the workers of one `train` call.
 ///
 /// `@unchecked Sendable` because its counters are `var`s guarded by `lock` (every access takes
@@ -132,8 +156,7 @@ final class TrainingJob: @unchecked Sendable {
     let keepProbability: [Float]
     let alias: AliasTable
     let sigmoid: SigmoidTable
-    let input: EmbeddingMatrix
-    let output: EmbeddingMatrix
+    let tables: TrainingTables
     let isCancelled: @Sendable () -> Bool
     let totalWords: Int
     let minAlpha: Float
@@ -158,7 +181,7 @@ final class TrainingJob: @unchecked Sendable {
     private var sentenceNanos: UInt64 = 0
 
     init(configuration: TrainingConfiguration, corpus: TrainingCorpus, wordTokenCount: Int, alias: AliasTable, sigmoid: SigmoidTable,
-         model: EmbeddingModel, isCancelled: @escaping @Sendable () -> Bool) {
+         tables: TrainingTables, isCancelled: @escaping @Sendable () -> Bool) {
         config = configuration
         tokens = corpus.tokens
         tokenCount = corpus.tokens.count
@@ -166,8 +189,7 @@ final class TrainingJob: @unchecked Sendable {
         keepProbability = corpus.keepProbability
         self.alias = alias
         self.sigmoid = sigmoid
-        input = model.inputVectors
-        output = model.outputVectors
+        self.tables = tables
         self.isCancelled = isCancelled
         totalWords = wordTokenCount * configuration.epochs
         alpha = configuration.learningRate
@@ -266,6 +288,7 @@ final class TrainingJob: @unchecked Sendable {
         let begin = tokenCount * worker / threads
         let end = tokenCount * (worker + 1) / threads
         let dim = cfg.dimension
+        let inStride = tables.inputStride, outStride = tables.outputStride
         let window = cfg.window
         let negatives = cfg.negativeSamples
         let isCBOW = cfg.model == .cbow
@@ -311,9 +334,9 @@ final class TrainingJob: @unchecked Sendable {
         }
         // The hot output rows this worker stages (see `TrainingConfiguration.hotRows`): its own
         // copy, which it trains, and the shared values it last saw (the base of its changes).
-        let hot = cfg.stagedRows(vocabularySize: output.rows)
-        let staged = UnsafeMutableRawPointer.allocate(byteCount: max(64, 2 * hot * dim * 4), alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(16, 2 * hot * dim))
+        let hot = cfg.stagedRows(vocabularySize: tables.rows)
+        let staged = UnsafeMutableRawPointer.allocate(byteCount: max(64, 2 * hot * outStride * 4), alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(16, 2 * hot * outStride))
         defer { staged.deallocate() }
         var alpha = snapshot().alpha
         // Denormal floats flushed to zero while this worker trains (word2vec.c gets the same from
@@ -324,14 +347,14 @@ final class TrainingJob: @unchecked Sendable {
 
         tokens.withUnsafeBufferPointer { tokenBuf in
         remap.withUnsafeBufferPointer { remapBuf in
-        input.withUnsafeMutablePointer { inPtr in
-        output.withUnsafeMutablePointer { outPtr in
+        do { let inPtr = tables.input
+        do { let outPtr = tables.output
         keepProbability.withUnsafeBufferPointer { keepBuf in
             alias.withSampler { sampler in
                 sigmoid.withView { sig in
                     let keep = keepBuf.baseAddress!
                     let tokens = tokenBuf.baseAddress!, remap = remapBuf.baseAddress!
-                    let hotFloats = hot &* dim
+                    let hotFloats = hot &* outStride
                     let local = staged, base = staged + hotFloats
                     if hot > 0 {
                         local.update(from: outPtr, count: hotFloats)
@@ -342,7 +365,7 @@ final class TrainingJob: @unchecked Sendable {
                     // workers merging at once are rarely on the same row at the same moment (the
                     // merge is Hogwild too: such a collision could lose one worker's changes to a
                     // value, as a collision of two plain updates can).
-                    let mergeStart = hot > 0 ? (hot * worker / threads) &* dim : 0
+                    let mergeStart = hot > 0 ? (hot * worker / threads) &* outStride : 0
                     func merge() {
                         guard hot > 0 else { return }
                         Kernels.mergeStaged(shared: outPtr + mergeStart, local: local + mergeStart, base: base + mergeStart,
@@ -351,7 +374,7 @@ final class TrainingJob: @unchecked Sendable {
                     }
                     @inline(__always)
                     func outRow(_ w: Int32) -> UnsafeMutablePointer<Float> {
-                        Int(w) < hot ? local + Int(w) &* dim : outPtr + Int(w) &* dim
+                        Int(w) < hot ? local + Int(w) &* outStride : outPtr + Int(w) &* outStride
                     }
                     /// Makes K draws from the noise distribution, skipping (not redrawing) any equal to
                     /// the positive target, as word2vec.c; passes each kept one to `put` with its index
@@ -400,7 +423,7 @@ final class TrainingJob: @unchecked Sendable {
                                 let b = Int(planRadius[i])
                                 let lo = max(0, i - b), hi = min(len - 1, i + b)
                                 var cw = 0
-                                for j in lo...hi where j != i { c[cw] = inPtr + Int(sentence[j]) &* dim; cw &+= 1 }
+                                for j in lo...hi where j != i { c[cw] = inPtr + Int(sentence[j]) &* inStride; cw &+= 1 }
                                 t[0] = outRow(sentence[i])
                                 let negs = planNegatives + i &* negatives
                                 let n = Int(planNegativeCount[i])
@@ -436,7 +459,7 @@ final class TrainingJob: @unchecked Sendable {
                                 targets[0] = outRow(centre)
                                 for j in lo...hi where j != i {
                                     let n = 1 &+ drawNegatives(centre) { k, w in targets[k &+ 1] = outRow(w) }
-                                    sentenceLoss += Kernels.sgnsPair(inputRow: inPtr + Int(sentence[j]) &* dim,
+                                    sentenceLoss += Kernels.sgnsPair(inputRow: inPtr + Int(sentence[j]) &* inStride,
                                                                      targetRows: targets, targetCount: n, dimension: dim,
                                                                      alpha: alpha, neu1e: scratch, sigmoid: sig)
                                     localPairs &+= 1
