@@ -58,6 +58,8 @@ static inline void w2v_prefetch(const void *p, int64_t bytes) {
     for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 1, 3);
     if (bytes > 0) __builtin_prefetch(c + bytes - 1, 1, 3);
 }
+/* Starts loading the one cache line holding p, for reading. */
+static inline void w2v_prefetch_line(const void *p) { __builtin_prefetch(p, 0, 3); }
 static inline void w2v_prefetch_read(const void *p, int64_t bytes) {
     const char *c = (const char *)p;
     for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 0, 3);

@@ -1,4 +1,5 @@
 import Foundation
+import CTrainKernels
 
 /// word2vec.c's linear congruential generator: `next = next × 25214903917 + 11 (mod 2⁶⁴)`.
 ///
@@ -130,8 +131,29 @@ public struct AliasSampler {
 
     @inline(__always)
     public func sample(_ rng: inout Word2VecRandom) -> Int {
+        let (i, u) = draw(&rng)
+        return resolve(bucket: i, threshold: u)
+    }
+
+    /// The two random numbers of one `sample`, in its order (a bucket, then a threshold), without
+    /// reading the table: `resolve` turns them into the word, so a loop can draw many, prefetch
+    /// their buckets and resolve them after, when the table's cache misses have overlapped.
+    @inline(__always)
+    public func draw(_ rng: inout Word2VecRandom) -> (bucket: Int, threshold: UInt32) {
         let i = rng.uniform(below: count)
+        return (i, rng.nextUInt32())
+    }
+
+    /// The word a `draw` stands for: the bucket's own word below its threshold, else its alias.
+    @inline(__always)
+    public func resolve(bucket i: Int, threshold u: UInt32) -> Int {
         let b = buckets[i]
-        return rng.nextUInt32() < UInt32(truncatingIfNeeded: b) ? i : Int(truncatingIfNeeded: b >> 32)
+        return u < UInt32(truncatingIfNeeded: b) ? i : Int(truncatingIfNeeded: b >> 32)
+    }
+
+    /// Starts loading bucket `i` (a hint; no effect on results).
+    @inline(__always)
+    public func prefetch(bucket i: Int) {
+        w2v_prefetch_line(buckets + i)
     }
 }

@@ -307,7 +307,7 @@ final class TrainingJob: @unchecked Sendable {
         let sizes = [lines(maxLen * 4), lines((negatives + 1) * ptr), lines(2 * window * ptr), lines(dim * 4),
                      lines(Kernels.batchScoresSize(contexts: 2 * window, targets: negatives + 1) * 4), lines(2 * window * Kernels.batchScratchPerContext * 4),
                      lines((negatives + 1) * ptr), lines(2 * window * ptr),
-                     lines(maxLen * 4), lines(maxLen * negatives * 4), lines(maxLen * 4)]
+                     lines(maxLen * 4), lines(maxLen * negatives * 4), lines(maxLen * 4), lines(maxLen * negatives * 4)]
         let blockBytes = (sizes.reduce(0, +) + 4095) / 4096 * 4096 + 4096
         let block = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 4096)
         defer { block.deallocate() }
@@ -328,6 +328,7 @@ final class TrainingJob: @unchecked Sendable {
         let planRadius = carve(8, Int32.self)
         let planNegatives = carve(9, Int32.self)
         let planNegativeCount = carve(10, Int32.self)
+        let planThresholds = carve(11, UInt32.self)
         guard begin < end else {
             _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
             return
@@ -403,16 +404,33 @@ final class TrainingJob: @unchecked Sendable {
                         if isCBOW || batched {
                             // One update per centre word over its whole window. First every centre's
                             // window radius and negatives are drawn (in the order the loop has always
-                            // drawn them: radius, then K negatives, centre by centre), in a tight loop
-                            // whose noise-table lookups are independent, so their cache misses overlap.
-                            // Then each centre is trained while the rows of the next one are prefetched,
+                            // drawn them: radius, then K negatives, centre by centre): the random
+                            // numbers first, each negative's noise-table bucket prefetched, then the
+                            // buckets read, so that their cache misses overlap instead of each
+                            // stalling the draws after it. Then each centre is trained while the rows of the next one are prefetched,
                             // so that their cache misses overlap this centre's arithmetic (prefetching
                             // two centres ahead measured no faster).
                             if len > 1 {
                                 for i in 0..<len {
                                     planRadius[i] = Int32(truncatingIfNeeded: drawWindowRadius(window, &rng))
-                                    let negs = planNegatives + i &* negatives
-                                    planNegativeCount[i] = Int32(truncatingIfNeeded: drawNegatives(sentence[i]) { k, w in negs[k] = w })
+                                    let negs = planNegatives + i &* negatives, th = planThresholds + i &* negatives
+                                    for k in 0..<negatives {
+                                        let (bucket, u) = sampler.draw(&rng)
+                                        negs[k] = Int32(truncatingIfNeeded: bucket)
+                                        th[k] = u
+                                        sampler.prefetch(bucket: bucket)
+                                    }
+                                }
+                                // The same words as drawNegatives: any equal to the centre skipped.
+                                for i in 0..<len {
+                                    let negs = planNegatives + i &* negatives, th = planThresholds + i &* negatives
+                                    let centre = sentence[i]
+                                    var n = 0
+                                    for k in 0..<negatives {
+                                        let w = Int32(truncatingIfNeeded: sampler.resolve(bucket: Int(negs[k]), threshold: th[k]))
+                                        if w != centre { negs[n] = w; n &+= 1 }
+                                    }
+                                    planNegativeCount[i] = Int32(truncatingIfNeeded: n)
                                 }
                             } else if len == 1 {
                                 _ = drawWindowRadius(window, &rng)   // no context: no negatives drawn
