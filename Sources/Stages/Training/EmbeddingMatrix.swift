@@ -83,7 +83,9 @@ public final class EmbeddingMatrix: @unchecked Sendable {
     /// training kernel straddles two lines (with 400-byte rows, three rows in four did: the
     /// skip-gram kernel ran ~15% slower on them). `body` gets the first float and the stride. The
     /// values are not changed; the rows are packed back to `rows × dimension` when `body`
-    /// returns or throws. Two passes over the table; not reentrant.
+    /// returns or throws. Two passes over the table. Inside `body`, `rowArray`, `dot`, `axpy` and
+    /// `allFinite` follow the spread rows; the whole-table views (`withUnsafeBufferPointer`,
+    /// `withUnsafeMutableBufferPointer`, `toArray`) are packed-layout only and not for use there.
     public func withTrainingRows<R>(_ body: (UnsafeMutablePointer<Float>, Int) throws -> R) rethrows -> R {
         let d = dimension, s = trainingStride
         guard s != d, rows > 0, !spread else { return try withExtendedLifetime(self) { try body(pointer, spread ? s : d) } }
@@ -148,14 +150,12 @@ public final class EmbeddingMatrix: @unchecked Sendable {
 
     /// The floats, row-major, valid only inside `body`.
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
-        precondition(!spread, "EmbeddingMatrix: the rows are spread for training")
-        return try withExtendedLifetime(self) { try body(UnsafeBufferPointer(start: pointer, count: count)) }
+        try withExtendedLifetime(self) { try body(UnsafeBufferPointer(start: pointer, count: count)) }
     }
 
     /// The floats, row-major, writable, valid only inside `body`.
     public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        precondition(!spread, "EmbeddingMatrix: the rows are spread for training")
-        return try withExtendedLifetime(self) { try body(UnsafeMutableBufferPointer(start: pointer, count: count)) }
+        try withExtendedLifetime(self) { try body(UnsafeMutableBufferPointer(start: pointer, count: count)) }
     }
 
     /// The first float (row `i` starts `i × dimension` floats later), valid only inside `body`;
@@ -167,8 +167,7 @@ public final class EmbeddingMatrix: @unchecked Sendable {
 
     /// A copy of all values, row-major.
     public func toArray() -> [Float] {
-        precondition(!spread, "EmbeddingMatrix: the rows are spread for training")
-        return Array(UnsafeBufferPointer(start: pointer, count: count))
+        Array(UnsafeBufferPointer(start: pointer, count: count))
     }
 
     /// A copy of row `i`.

@@ -346,10 +346,9 @@ final class TrainingJob: @unchecked Sendable {
         let fpState = w2v_flush_denormals()
         defer { w2v_restore_fp(fpState) }
 
+        let inPtr = tables.input, outPtr = tables.output
         tokens.withUnsafeBufferPointer { tokenBuf in
         remap.withUnsafeBufferPointer { remapBuf in
-        do { let inPtr = tables.input
-        do { let outPtr = tables.output
         keepProbability.withUnsafeBufferPointer { keepBuf in
             alias.withSampler { sampler in
                 sigmoid.withView { sig in
@@ -407,9 +406,9 @@ final class TrainingJob: @unchecked Sendable {
                             // drawn them: radius, then K negatives, centre by centre): the random
                             // numbers first, each negative's noise-table bucket prefetched, then the
                             // buckets read, so that their cache misses overlap instead of each
-                            // stalling the draws after it. Then each centre is trained while the rows of the next one are prefetched,
-                            // so that their cache misses overlap this centre's arithmetic (prefetching
-                            // two centres ahead measured no faster).
+                            // stalling the draws after it. Then each centre is trained while the rows
+                            // of the next one are prefetched, so that their cache misses overlap this
+                            // centre's arithmetic (prefetching two centres ahead measured no faster).
                             if len > 1 {
                                 for i in 0..<len {
                                     planRadius[i] = Int32(truncatingIfNeeded: drawWindowRadius(window, &rng))
@@ -497,8 +496,6 @@ final class TrainingJob: @unchecked Sendable {
                     }
                 }
             }
-        }
-        }
         }
         }
         }

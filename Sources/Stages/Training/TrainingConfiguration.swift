@@ -91,7 +91,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// most `maxStagedBytes` per copy.
     public func stagedRows(vocabularySize: Int) -> Int {
         guard threads > 1 else { return 0 }
-        let cap = TrainingConfiguration.maxStagedBytes / (4 * max(1, dimension))
+        // Rows as the trainer lays them out (whole cache lines: `EmbeddingMatrix.lineStride`).
+        let cap = TrainingConfiguration.maxStagedBytes / (4 * EmbeddingMatrix.lineStride(dimension: max(1, dimension)))
         return max(0, min(vocabularySize, cap, hotRows ?? TrainingConfiguration.defaultHotRows(dimension: dimension)))
     }
 
