@@ -705,15 +705,14 @@ func singleThreadTrainingIsDeterministic(variant: (ModelKind, Bool)) throws {
         var rng = Word2VecRandom(seed: 1, worker: 0)
         let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: maxLength)
         defer { buffer.deallocate() }
+        let info = TrainingJob.tokenInfo(remap: MappedArray(remap), keepProbability: keep)
         tokens.withUnsafeBufferPointer { t in
-            remap.withUnsafeBufferPointer { r in
-                keep.withUnsafeBufferPointer { k in
-                    var pos = 0
-                    while pos < t.count {
-                        let n = TrainingJob.nextSentence(tokens: t.baseAddress!, position: &pos, end: t.count, remap: r.baseAddress!,
-                                                         keep: k.baseAddress!, rng: &rng, into: buffer, maxLength: maxLength, words: &words)
-                        if n > 0 { out.append(Array(UnsafeBufferPointer(start: buffer, count: n))) }
-                    }
+            info.withUnsafeBufferPointer { i in
+                var pos = 0
+                while pos < t.count {
+                    let n = TrainingJob.nextSentence(tokens: t.baseAddress!, position: &pos, end: t.count, tokenInfo: i.baseAddress!,
+                                                     rng: &rng, into: buffer, maxLength: maxLength, words: &words)
+                    if n > 0 { out.append(Array(UnsafeBufferPointer(start: buffer, count: n))) }
                 }
             }
         }
@@ -733,6 +732,62 @@ func singleThreadTrainingIsDeterministic(variant: (ModelKind, Bool)) throws {
         var want: [[Int32]] = [[]]
         for t in tokens { if t == e { want.append([]) } else { want[want.count - 1].append(Int32(t)) } }
         #expect(got == want.filter { !$0.isEmpty })
+    }
+}
+
+/// The trainer reads a token with one table read and decides subsampling without a branch on
+/// the draw; the words it keeps, and the generator's state after, are the plain rule's
+/// (`keepOccurrence` for a word that draws; no draw for keep probability ≥ 1 or NaN), including
+/// keep probabilities a hair either side of a draw's 2⁻²⁴ steps.
+@Test func trainerSubsamplingMatchesThePlainRule() {
+    // Thresholds: u·2⁻²⁴ < kp exactly when u < keepThreshold(kp), at and around every boundary.
+    var kps: [Float] = [0, -1, 1, 2, .nan, .infinity, 0x1p-24, 0x1p-25, 1 - 0x1p-24, 0.5, 1e-7, 0.123456]
+    var rng = TestRNG(s: 11)
+    for _ in 0..<200 { kps.append(Float(rng.next() % 1_000_000) / 1_000_000) }
+    for kp in kps {
+        let threshold = keepThreshold(kp)
+        let near = kp.isFinite && kp > 0 && kp < 1 ? Int(kp * 16_777_216) : 0
+        for u in [0, 1, 16_777_215, near - 1, near, near + 1] where u >= 0 && u < 16_777_216 {
+            #expect((UInt32(u) < threshold) == (!(kp < 1) || Float(u) * 0x1p-24 < kp), "kp \(kp) u \(u)")
+        }
+    }
+    // Whole streams: the same sentences and the same generator state as the two-table rule.
+    let e = TokenStream.sentenceEnd
+    for trial in 0..<10 {
+        let words = 12
+        // Every fifth token id is out of the vocabulary; the others map to 0..<10 in order.
+        let remap: [UInt32] = (0..<words).map { (t: Int) -> UInt32 in t % 5 == 4 ? UInt32.max : UInt32(t - t / 5) }
+        let probabilities: [Float] = [1, 0.3, 0.5, 2, 0, .nan, 0.999, 0.01, 1, 0.7]
+        let keep: [Float] = (0..<10).map { (k: Int) -> Float in probabilities[(k + trial) % 10] }
+        var tokens: [UInt32] = []
+        for _ in 0..<2_000 { tokens.append(rng.next() % 17 == 0 ? e : UInt32(rng.next() % UInt64(words))) }
+        let info = TrainingJob.tokenInfo(remap: MappedArray(remap), keepProbability: keep)
+        var fast = Word2VecRandom(seed: UInt64(trial), worker: 0), plain = fast
+        var got: [[Int32]] = [], want: [[Int32]] = [[]]
+        var pos = 0, counted = 0
+        let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        defer { buffer.deallocate() }
+        tokens.withUnsafeBufferPointer { t in
+            info.withUnsafeBufferPointer { i in
+                while pos < t.count {
+                    let n = TrainingJob.nextSentence(tokens: t.baseAddress!, position: &pos, end: t.count, tokenInfo: i.baseAddress!,
+                                                     rng: &fast, into: buffer, maxLength: 64, words: &counted)
+                    if n > 0 { got.append(Array(UnsafeBufferPointer(start: buffer, count: n))) }
+                }
+            }
+        }
+        for t in tokens {
+            if t == e || want[want.count - 1].count == 64 { want.append([]) }
+            if t == e { continue }
+            let v = remap[Int(t)]
+            if v == UInt32.max { continue }
+            let kp = keep[Int(v)]
+            if kp < 1 && !keepOccurrence(kp, &plain) { continue }
+            want[want.count - 1].append(Int32(v))
+        }
+        #expect(got == want.filter { !$0.isEmpty })
+        #expect(fast == plain)
+        #expect(counted == tokens.filter { $0 != e }.count)
     }
 }
 

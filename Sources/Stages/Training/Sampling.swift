@@ -63,6 +63,18 @@ public func keepOccurrence(_ keepProbability: Float, _ rng: inout Word2VecRandom
     keepProbability >= 1 || rng.unitFloat() < keepProbability
 }
 
+/// Subsampling as one integer comparison, for the trainer's inner loop: an occurrence of a word
+/// with keep probability `kp` is kept without a draw when `kp < 1` is false (`kp` ≥ 1, or NaN),
+/// and otherwise when the draw's top 24 bits `u` (`unitFloat()` = u·2⁻²⁴) satisfy u·2⁻²⁴ < kp,
+/// which is u < `keepThreshold(kp)`. `UInt32.max` stands for "keep, no draw" (u < 2²⁴ is then
+/// always below it).
+public func keepThreshold(_ kp: Float) -> UInt32 {
+    if !(kp < 1) { return .max }
+    if !(kp > 0) { return 0 }
+    // u < kp·2²⁴ (exact in Double) ⟺ u < ⌈kp·2²⁴⌉ for an integer u; at most 2²⁴ here.
+    return UInt32((Double(kp) * 16_777_216).rounded(.up))
+}
+
 /// Walker/Vose alias table: O(1) draws, with replacement, from a discrete distribution.
 ///
 /// Each bucket packs `(alias << 32) | threshold` into one UInt64 so a draw touches one cache line.

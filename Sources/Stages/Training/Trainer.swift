@@ -152,8 +152,10 @@ final class TrainingJob: @unchecked Sendable {
     let config: TrainingConfiguration
     let tokens: MappedArray<UInt32>
     let tokenCount: Int
-    let remap: MappedArray<UInt32>
-    let keepProbability: [Float]
+    /// Per token id: its vocabulary id (low 32 bits; `UInt32.max` outside the vocabulary) and its
+    /// word's `keepThreshold` (high 32 bits), so reading a token costs one table read, not two
+    /// dependent ones.
+    let tokenInfo: [UInt64]
     let alias: AliasTable
     let sigmoid: SigmoidTable
     let tables: TrainingTables
@@ -185,8 +187,7 @@ final class TrainingJob: @unchecked Sendable {
         config = configuration
         tokens = corpus.tokens
         tokenCount = corpus.tokens.count
-        remap = corpus.remap
-        keepProbability = corpus.keepProbability
+        tokenInfo = TrainingJob.tokenInfo(remap: corpus.remap, keepProbability: corpus.keepProbability)
         self.alias = alias
         self.sigmoid = sigmoid
         self.tables = tables
@@ -257,6 +258,17 @@ final class TrainingJob: @unchecked Sendable {
         return (alpha, stop)
     }
 
+    /// `tokenInfo` from the vocabulary's remap and the subsampling table (ids already checked
+    /// against the table by `Trainer`).
+    static func tokenInfo(remap: MappedArray<UInt32>, keepProbability: [Float]) -> [UInt64] {
+        remap.withUnsafeBufferPointer { remap in
+            remap.map { v -> UInt64 in
+                let threshold = Int(v) < keepProbability.count ? keepThreshold(keepProbability[Int(v)]) : UInt32.max
+                return UInt64(v) | UInt64(threshold) << 32
+            }
+        }
+    }
+
     /// Reads the next sentence from `tokens[position..<end]` into `sentence`: the words kept
     /// (in the vocabulary, and drawn by subsampling), until `maxLength` are kept, the slice ends,
     /// or a sentence-end marker (`TokenStream.sentenceEnd`) follows at least one kept word (a
@@ -264,20 +276,26 @@ final class TrainingJob: @unchecked Sendable {
     /// adds the words read (markers not counted) to `words`.
     @inline(__always)
     static func nextSentence(tokens: UnsafePointer<UInt32>, position pos: inout Int, end: Int,
-                             remap: UnsafePointer<UInt32>, keep: UnsafePointer<Float>, rng: inout Word2VecRandom,
+                             tokenInfo: UnsafePointer<UInt64>, rng: inout Word2VecRandom,
                              into sentence: UnsafeMutablePointer<Int32>, maxLength: Int, words: inout Int) -> Int {
         var len = 0
         while pos < end && len < maxLength {
             let t = tokens[pos]
             pos &+= 1
             if t == TokenStream.sentenceEnd { if len > 0 { break } else { continue } }
-            let v = remap[Int(t)]
+            let info = tokenInfo[Int(t)]
             words &+= 1
+            let v = UInt32(truncatingIfNeeded: info)
             if v == UInt32.max { continue }
-            let kp = keep[Int(v)]
-            if kp < 1 && !(rng.unitFloat() < kp) { continue }
+            // keepOccurrence without branching on the draw (which is random, so a branch on it
+            // would be mispredicted often): the generator steps only for a word that draws, the
+            // word is always written and counted only when kept.
+            let threshold = UInt32(truncatingIfNeeded: info >> 32)
+            var drawn = rng
+            let u = UInt32(truncatingIfNeeded: drawn.next() >> 40)
+            rng = threshold == UInt32.max ? rng : drawn
             sentence[len] = Int32(bitPattern: v)
-            len &+= 1
+            len &+= u < threshold ? 1 : 0
         }
         return len
     }
@@ -348,12 +366,10 @@ final class TrainingJob: @unchecked Sendable {
 
         let inPtr = tables.input, outPtr = tables.output
         tokens.withUnsafeBufferPointer { tokenBuf in
-        remap.withUnsafeBufferPointer { remapBuf in
-        keepProbability.withUnsafeBufferPointer { keepBuf in
+        tokenInfo.withUnsafeBufferPointer { infoBuf in
             alias.withSampler { sampler in
                 sigmoid.withView { sig in
-                    let keep = keepBuf.baseAddress!
-                    let tokens = tokenBuf.baseAddress!, remap = remapBuf.baseAddress!
+                    let tokens = tokenBuf.baseAddress!, tokenInfo = infoBuf.baseAddress!
                     let hotFloats = hot &* outStride
                     let local = staged, base = staged + hotFloats
                     if hot > 0 {
@@ -395,7 +411,7 @@ final class TrainingJob: @unchecked Sendable {
                     while pos < end {
                         // One sentence of kept words; windows are drawn inside it only.
                         let t0 = DispatchTime.now().uptimeNanoseconds
-                        let len = TrainingJob.nextSentence(tokens: tokens, position: &pos, end: end, remap: remap, keep: keep,
+                        let len = TrainingJob.nextSentence(tokens: tokens, position: &pos, end: end, tokenInfo: tokenInfo,
                                                            rng: &rng, into: sentence, maxLength: maxLen, words: &localWords)
                         localNanos &+= DispatchTime.now().uptimeNanoseconds &- t0
                         localKept &+= len
@@ -447,13 +463,22 @@ final class TrainingJob: @unchecked Sendable {
                                 for k in 0..<n { t[k &+ 1] = outRow(negs[k]) }
                                 return (cw, n &+ 1)
                             }
+                            // Each centre's rows are listed once, one centre ahead (for the prefetch),
+                            // into the pair of buffers the centre before did not use.
+                            var (targets, contexts) = (targets, contexts)
+                            var (targetsNext, contextsNext) = (targets2, contexts2)
+                            var (cwNext, nNext) = len > 1 ? rows(0, into: targets, contexts) : (0, 0)
                             for i in 0..<(len > 1 ? len : 0) {
+                                let (cw, n) = (cwNext, nNext)
                                 if i &+ 1 < len {
-                                    let (cw, n) = rows(i &+ 1, into: targets2, contexts2)
-                                    for c in 0..<cw { Kernels.prefetch(contexts2[c], dimension: dim) }
-                                    for k in 0..<n { Kernels.prefetch(targets2[k], dimension: dim) }
+                                    (cwNext, nNext) = rows(i &+ 1, into: targetsNext, contextsNext)
+                                    for c in 0..<cwNext { Kernels.prefetch(contextsNext[c], dimension: dim) }
+                                    for k in 0..<nNext { Kernels.prefetch(targetsNext[k], dimension: dim) }
                                 }
-                                let (cw, n) = rows(i, into: targets, contexts)
+                                defer {
+                                    swap(&targets, &targetsNext)
+                                    swap(&contexts, &contextsNext)
+                                }
                                 if isCBOW {
                                     sentenceLoss += Kernels.cbow(contextRows: contexts, contextCount: cw,
                                                                  targetRows: targets, targetCount: n, dimension: dim,
@@ -496,7 +521,6 @@ final class TrainingJob: @unchecked Sendable {
                     }
                 }
             }
-        }
         }
         }
     }
