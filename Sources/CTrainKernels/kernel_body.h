@@ -105,11 +105,16 @@ INLINE void FN(accumulate_update)(float g, float *out, const float *h, float *ac
 }
 
 /* Scores h·o[d] of every target (independent loads, so the misses overlap) and their gradients
-   g[d] = (label − σ)·alpha, target 0 the positive one; returns the loss −Σ log σ(±score). */
+   g[d] = (label − σ)·alpha, target 0 the positive one; returns the loss −Σ log σ(±score). The
+   rows in `next` are prefetched among the dot products. */
 INLINE float FN(score_targets)(const float *h, float *const *o, int64_t n, int64_t dim, float alpha,
-                               float *g, const float *sig, const float *logsig) {
+                               float *g, const float *sig, const float *logsig, const w2v_prefetch_list *next) {
     float f[n > 0 ? n : 1];
-    for (int64_t d = 0; d < n; d++) f[d] = FN(dot)(h, o[d], dim);
+    for (int64_t d = 0; d < n; d++) {
+        prefetch_next(next, d, 0);
+        f[d] = FN(dot)(h, o[d], dim);
+    }
+    prefetch_next(next, n, 1);
     float loss = 0;
     for (int64_t d = 0; d < n; d++) {
         if (d == 0) { g[d] = (1 - sigmoid(f[d], sig)) * alpha; loss -= log_sigmoid(f[d], logsig); }
@@ -122,7 +127,7 @@ INLINE float FN(score_targets)(const float *h, float *const *o, int64_t n, int64
 INLINE float FN(apply_targets)(const float *h, float *const *o, int64_t n, int64_t dim,
                                float alpha, float *neu1e, const float *sig, const float *logsig) {
     float g[n > 0 ? n : 1];
-    float loss = FN(score_targets)(h, o, n, dim, alpha, g, sig, logsig);
+    float loss = FN(score_targets)(h, o, n, dim, alpha, g, sig, logsig, NULL);
     for (int64_t d = 0; d < n; d++) FN(accumulate_update)(g[d], o[d], h, neu1e, dim);
     return loss;
 }
@@ -248,8 +253,10 @@ INLINE float FN(gradients)(float *G, int64_t m, float alpha, const float *sig, c
     } while (0)
 
 INLINE float FN(sgns_batch_body)(float *const *x, int64_t nctx, float *const *targets, int64_t n, int64_t dim,
-                                 float alpha, float *G, float *ebuf, const float *sig, const float *logsig) {
-    if (nctx <= 0 || n <= 0) return 0;
+                                 float alpha, float *G, float *ebuf, const float *sig, const float *logsig,
+                                 const w2v_prefetch_list *next) {
+    if (nctx <= 0 || n <= 0) { prefetch_next(next, 0, 1); return 0; }
+    int64_t nextRow = 0;
     const int64_t np = (n + KB - 1) / KB * KB;
     /* Scores → margins y (the score for the positive target, minus it for negatives, +∞ for
        padding) → G[c,k] = (label − σ(score))·alpha, from the current rows (0 for padding): the
@@ -260,10 +267,12 @@ INLINE float FN(sgns_batch_body)(float *const *x, int64_t nctx, float *const *ta
         block_rows(targets, n, k0, o);
         for (int64_t c = 0; c < nctx; c++) {
             float *gc = G + c * np + k0;
+            prefetch_next(next, nextRow++, 0); /* one row of the next centre's per block of dots */
             FN(block_dots)(x[c], (const float *const *)o, dim, gc);
             for (int k = 0; k < KB; k++) gc[k] = k0 + k >= n ? __builtin_inff() : k0 + k == 0 ? gc[k] : -gc[k];
         }
     }
+    prefetch_next(next, nextRow, 1);
     float loss = FN(gradients)(G, nctx * np, alpha, sig, logsig);
     for (int64_t c = 0; c < nctx; c++) G[c * np] = -G[c * np];
     /* The targets padded to whole blocks (padding: copies of the block's first row, with zero
@@ -302,13 +311,14 @@ INLINE float FN(sgns_batch_body)(float *const *x, int64_t nctx, float *const *ta
     } while (0)
 
 INLINE float FN(cbow_body)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim, float alpha,
-                           int mean, float *hidden, const float *sig, const float *logsig) {
-    if (nctx <= 0) return 0;
+                           int mean, float *hidden, const float *sig, const float *logsig,
+                           const w2v_prefetch_list *next) {
+    if (nctx <= 0) { prefetch_next(next, 0, 1); return 0; }
     const float scale = mean && nctx > 1 ? 1 / (float)nctx : 1;
     int64_t i = 0;
     FOR_CHUNKS(i, dim, CBOW_HIDDEN);
     float g[n > 0 ? n : 1];
-    float loss = FN(score_targets)(hidden, o, n, dim, alpha, g, sig, logsig);
+    float loss = FN(score_targets)(hidden, o, n, dim, alpha, g, sig, logsig, next);
     i = 0;
     FOR_CHUNKS(i, dim, CBOW_UPDATE);
     return loss;
@@ -320,12 +330,13 @@ static float FN(sgns_pair)(float *l1, float *const *o, int64_t n, int64_t dim, f
     return FN(sgns_pair_body)(l1, o, n, dim, alpha, neu1e, sig, logsig);
 }
 static float FN(sgns_batch)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim,
-                            float alpha, float *scores, float *ebuf, const float *sig, const float *logsig) {
-    return FN(sgns_batch_body)(x, nctx, o, n, dim, alpha, scores, ebuf, sig, logsig);
+                            float alpha, float *scores, float *ebuf, const float *sig, const float *logsig,
+                            const w2v_prefetch_list *next) {
+    return FN(sgns_batch_body)(x, nctx, o, n, dim, alpha, scores, ebuf, sig, logsig, next);
 }
 static float FN(cbow)(float *const *x, int64_t nctx, float *const *o, int64_t n, int64_t dim, float alpha,
-                      int mean, float *hidden, const float *sig, const float *logsig) {
-    return FN(cbow_body)(x, nctx, o, n, dim, alpha, mean, hidden, sig, logsig);
+                      int mean, float *hidden, const float *sig, const float *logsig, const w2v_prefetch_list *next) {
+    return FN(cbow_body)(x, nctx, o, n, dim, alpha, mean, hidden, sig, logsig, next);
 }
 
 #undef FOR_CHUNKS

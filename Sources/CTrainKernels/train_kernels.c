@@ -47,6 +47,12 @@ INLINE float log_sigmoid(float x, const float *logsig) {
 /* Floats of ebuf per context (at least the widest chunk of any build: 16). */
 #define EBUF_STRIDE w2v_batch_ebuf_per_context()
 
+/* Prefetches row j of `next` (if there is one), and with `rest` every row from j on. */
+INLINE void prefetch_next(const w2v_prefetch_list *next, int64_t j, int rest) {
+    if (!next) return;
+    for (int64_t e = rest ? next->count : j + 1; j < e && j < next->count; j++) w2v_prefetch(next->rows[j], next->bytes);
+}
+
 /* The rows of block k0 (padded). */
 INLINE void block_rows(float *const *targets, int64_t n, int64_t k0, float **o) {
     for (int k = 0; k < KB; k++) o[k] = targets[k0 + k < n ? k0 + k : k0];
@@ -117,25 +123,26 @@ float w2v_sgns_pair(int isa, float *input_row, float *const *target_rows, int64_
 
 float w2v_sgns_batch(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows,
                      int64_t ntargets, int64_t dim, float alpha, float *scores, float *ebuf,
-                     const float *sig, const float *logsig) {
+                     const float *sig, const float *logsig, const w2v_prefetch_list *next) {
 #if W2V_X86
     if (isa == W2V_ISA_AVX512)
-        return sgns_batch_avx512(context_rows, ncontexts, target_rows, ntargets, dim, alpha, scores, ebuf, sig, logsig);
+        return sgns_batch_avx512(context_rows, ncontexts, target_rows, ntargets, dim, alpha, scores, ebuf, sig, logsig, next);
     if (isa == W2V_ISA_AVX2)
-        return sgns_batch_avx2(context_rows, ncontexts, target_rows, ntargets, dim, alpha, scores, ebuf, sig, logsig);
+        return sgns_batch_avx2(context_rows, ncontexts, target_rows, ntargets, dim, alpha, scores, ebuf, sig, logsig, next);
 #endif
-    return sgns_batch_generic(context_rows, ncontexts, target_rows, ntargets, dim, alpha, scores, ebuf, sig, logsig);
+    return sgns_batch_generic(context_rows, ncontexts, target_rows, ntargets, dim, alpha, scores, ebuf, sig, logsig, next);
 }
 
 float w2v_cbow(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows, int64_t ntargets,
-               int64_t dim, float alpha, int mean, float *hidden, const float *sig, const float *logsig) {
+               int64_t dim, float alpha, int mean, float *hidden, const float *sig, const float *logsig,
+               const w2v_prefetch_list *next) {
 #if W2V_X86
     if (isa == W2V_ISA_AVX512)
-        return cbow_avx512(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, sig, logsig);
+        return cbow_avx512(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, sig, logsig, next);
     if (isa == W2V_ISA_AVX2)
-        return cbow_avx2(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, sig, logsig);
+        return cbow_avx2(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, sig, logsig, next);
 #endif
-    return cbow_generic(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, sig, logsig);
+    return cbow_generic(context_rows, ncontexts, target_rows, ntargets, dim, alpha, mean, hidden, sig, logsig, next);
 }
 
 uint32_t w2v_flush_denormals(void) {

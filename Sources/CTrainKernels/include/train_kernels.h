@@ -30,17 +30,28 @@ int w2v_best_isa(void);
 float w2v_sgns_pair(int isa, float *input_row, float *const *target_rows, int64_t ntargets, int64_t dim,
                     float alpha, float *neu1e, const float *sig, const float *logsig);
 
+/* Rows the next update will need, for a kernel to prefetch (for writing) while it scores its own
+   targets: one row before each of its first dot products, so the requests go out spread among
+   its loads rather than in one burst that fills every line-fill buffer at once (a hint: no effect
+   on results). NULL, or count 0: none. */
+typedef struct {
+    float *const *rows;
+    int64_t count;
+    int64_t bytes; /* of each row */
+} w2v_prefetch_list;
+
 /* One centre word, batched (HogBatch): every context row paired with the same targets, all
    gradients from the rows as they were on entry. scores: w2v_batch_scores_size(ncontexts, ntargets)
    floats; ebuf: ncontexts × w2v_batch_ebuf_per_context() floats. */
 float w2v_sgns_batch(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows,
                      int64_t ntargets, int64_t dim, float alpha, float *scores, float *ebuf,
-                     const float *sig, const float *logsig);
+                     const float *sig, const float *logsig, const w2v_prefetch_list *next);
 
 /* One CBOW update: hidden = sum (or mean) of the context rows predicts target_rows[0].
    hidden: scratch of dim floats. */
 float w2v_cbow(int isa, float *const *context_rows, int64_t ncontexts, float *const *target_rows, int64_t ntargets,
-               int64_t dim, float alpha, int mean, float *hidden, const float *sig, const float *logsig);
+               int64_t dim, float alpha, int mean, float *hidden, const float *sig, const float *logsig,
+               const w2v_prefetch_list *next);
 
 /* Scores scratch the batched kernel needs: per context, ntargets rounded up to its block of 6;
    then room to round the whole up to the widest vector (16 floats). */

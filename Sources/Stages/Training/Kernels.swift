@@ -68,15 +68,22 @@ public enum Kernels {
     /// `neu1e / contextCount`).
     /// - Parameters:
     ///   - hidden: scratch of `dimension` floats.
+    ///   - next: rows the next update will need, prefetched among this one's dot products (a hint).
     @inline(__always)
     public static func cbow(contextRows: UnsafePointer<Row>, contextCount: Int,
                             targetRows: UnsafePointer<Row>, targetCount: Int, dimension: Int,
                             alpha: Float, mean: Bool,
                             hidden: UnsafeMutablePointer<Float>,
-                            sigmoid: SigmoidView, isa: KernelISA = .selected) -> Float {
+                            sigmoid: SigmoidView, isa: KernelISA = .selected,
+                            next: UnsafePointer<PrefetchList>? = nil) -> Float {
         w2v_cbow(isa.code, contextRows, Int64(contextCount), targetRows, Int64(targetCount), Int64(dimension),
-                 alpha, mean ? 1 : 0, hidden, sigmoid.sig, sigmoid.logSig)
+                 alpha, mean ? 1 : 0, hidden, sigmoid.sig, sigmoid.logSig, next)
     }
+
+    /// Rows for a kernel to prefetch while it scores its own targets (`w2v_prefetch_list`): one
+    /// before each of its first dot products, so the requests are spread among its loads instead
+    /// of going out in one burst before it.
+    public typealias PrefetchList = w2v_prefetch_list
 
     /// Batched skip-gram update for one centre word (HogBatch, Ji et al. 2016): every context row
     /// is paired with the same targets (`targetRows[0]` = the centre word's output row, the rest
@@ -88,14 +95,16 @@ public enum Kernels {
     /// - Parameters:
     ///   - scores: scratch of `batchScoresSize(contexts: contextCount, targets: targetCount)` floats.
     ///   - contextScratch: scratch of `contextCount × batchScratchPerContext` floats.
+    ///   - next: rows the next update will need, prefetched among this one's dot products (a hint).
     @inline(__always)
     public static func sgnsBatch(contextRows: UnsafePointer<Row>, contextCount: Int,
                                  targetRows: UnsafePointer<Row>, targetCount: Int, dimension: Int,
                                  alpha: Float, scores: UnsafeMutablePointer<Float>,
                                  contextScratch: UnsafeMutablePointer<Float>,
-                                 sigmoid: SigmoidView, isa: KernelISA = .selected) -> Float {
+                                 sigmoid: SigmoidView, isa: KernelISA = .selected,
+                                 next: UnsafePointer<PrefetchList>? = nil) -> Float {
         w2v_sgns_batch(isa.code, contextRows, Int64(contextCount), targetRows, Int64(targetCount), Int64(dimension),
-                       alpha, scores, contextScratch, sigmoid.sig, sigmoid.logSig)
+                       alpha, scores, contextScratch, sigmoid.sig, sigmoid.logSig, next)
     }
 
     /// Context scratch per context that `sgnsBatch` needs.

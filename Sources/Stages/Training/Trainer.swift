@@ -464,16 +464,21 @@ final class TrainingJob: @unchecked Sendable {
                                 return (cw, n &+ 1)
                             }
                             // Each centre's rows are listed once, one centre ahead (for the prefetch),
-                            // into the pair of buffers the centre before did not use.
+                            // into the pair of buffers the centre before did not use. The next centre's
+                            // context rows (mostly this one's, already in cache) are prefetched here; its
+                            // target rows (mostly cold) by the kernel, spread among its dot products: a
+                            // burst of them before the kernel filled every line-fill buffer and held the
+                            // kernel's own loads back (paired A/B, CBOW: +6–8% on medians).
                             var (targets, contexts) = (targets, contexts)
                             var (targetsNext, contextsNext) = (targets2, contexts2)
                             var (cwNext, nNext) = len > 1 ? rows(0, into: targets, contexts) : (0, 0)
                             for i in 0..<(len > 1 ? len : 0) {
                                 let (cw, n) = (cwNext, nNext)
+                                var next = Kernels.PrefetchList(rows: targetsNext, count: 0, bytes: Int64(dim &* 4))
                                 if i &+ 1 < len {
                                     (cwNext, nNext) = rows(i &+ 1, into: targetsNext, contextsNext)
                                     for c in 0..<cwNext { Kernels.prefetch(contextsNext[c], dimension: dim) }
-                                    for k in 0..<nNext { Kernels.prefetch(targetsNext[k], dimension: dim) }
+                                    next.count = Int64(nNext)
                                 }
                                 defer {
                                     swap(&targets, &targetsNext)
@@ -483,13 +488,13 @@ final class TrainingJob: @unchecked Sendable {
                                     sentenceLoss += Kernels.cbow(contextRows: contexts, contextCount: cw,
                                                                  targetRows: targets, targetCount: n, dimension: dim,
                                                                  alpha: alpha, mean: mean,
-                                                                 hidden: scratch, sigmoid: sig)
+                                                                 hidden: scratch, sigmoid: sig, next: &next)
                                     localPairs &+= 1
                                 } else {
                                     sentenceLoss += Kernels.sgnsBatch(contextRows: contexts, contextCount: cw,
                                                                       targetRows: targets, targetCount: n, dimension: dim,
                                                                       alpha: alpha, scores: scores,
-                                                                      contextScratch: contextScratch, sigmoid: sig)
+                                                                      contextScratch: contextScratch, sigmoid: sig, next: &next)
                                     localPairs &+= cw
                                 }
                             }
