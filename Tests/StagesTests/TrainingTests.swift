@@ -437,6 +437,34 @@ func kernelBuildsAgree(dim: Int) throws {
     #expect(!close(results[0].0, input))
 }
 
+// The next update's rows handed to a kernel to prefetch change nothing it computes, however many
+// there are (none, fewer than its dot products, more) and whichever they are (its own targets,
+// its contexts' numbers in the output table, rows it does not touch), in every build.
+@Test(arguments: [5, 100])
+func prefetchingTheNextRowsChangesNothing(dim: Int) {
+    let input = randomMatrix(rows: 12, dim: dim, seed: 21, scale: 0.6)
+    let output = randomMatrix(rows: 12, dim: dim, seed: 22, scale: 0.6)
+    let ctx = [1, 3, 3, 7], tg = [2, 0, 5, 9, 8, 4, 6]
+    for isa in supportedISAs {
+        for next in [[], [11], [2, 0, 5], [1, 3, 10, 11, 0, 2, 4, 6, 8, 9, 7, 5, 3]] {
+            let (i0, o0, i1, o1) = (copy(input), copy(output), copy(input), copy(output))
+            let plain = Kernels.sgnsBatchUpdate(input: i0, output: o0, contextRows: ctx, targets: tg, alpha: 0.1, isa: isa)
+                + Kernels.cbowUpdate(input: i0, output: o0, contextRows: ctx, targets: tg, alpha: 0.1, mean: true, isa: isa)
+            let hinted = Kernels.sgnsBatchUpdate(input: i1, output: o1, contextRows: ctx, targets: tg, alpha: 0.1, isa: isa,
+                                                 prefetching: next)
+                + Kernels.cbowUpdate(input: i1, output: o1, contextRows: ctx, targets: tg, alpha: 0.1, mean: true, isa: isa,
+                                     prefetching: next)
+            #expect(plain == hinted, "\(isa) \(next)")
+            #expect(i0.toArray() == i1.toArray() && o0.toArray() == o1.toArray(), "\(isa) \(next)")
+        }
+    }
+    // An empty window still prefetches and changes nothing.
+    let o2 = copy(output)
+    #expect(Kernels.cbowUpdate(input: copy(input), output: o2, contextRows: [], targets: tg, alpha: 0.1, mean: true,
+                               prefetching: [1, 2]) == 0)
+    #expect(o2.toArray() == output.toArray())
+}
+
 // The levels are ordered: a CPU that runs one build runs every narrower one, and the selected
 // build is the widest this CPU runs (no W2V_PIPE_KERNEL_ISA in the test environment).
 @Test func kernelLevelsAreOrdered() {

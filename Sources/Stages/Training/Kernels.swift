@@ -141,6 +141,16 @@ extension Kernels {
         return body(UnsafePointer(p))
     }
 
+    /// A prefetch list of `rows` of `table` for the wrappers below (nil when empty).
+    static func withPrefetchList<R>(_ table: UnsafeMutablePointer<Float>, _ rows: [Int], dimension: Int,
+                                    _ body: (UnsafePointer<PrefetchList>?) -> R) -> R {
+        guard !rows.isEmpty else { return body(nil) }
+        return withRows(table, rows, dimension: dimension) { p in
+            var list = PrefetchList(rows: p, count: Int64(rows.count), bytes: Int64(dimension * 4))
+            return withUnsafePointer(to: &list) { body($0) }
+        }
+    }
+
     /// Convenience wrapper of `sgnsPair` on matrices (allocates scratch; for tests and tools).
     public static func sgnsUpdate(input: EmbeddingMatrix, output: EmbeddingMatrix, inputRow: Int,
                                   targets: [Int], alpha: Float, sigmoid: SigmoidTable = SigmoidTable(),
@@ -161,10 +171,12 @@ extension Kernels {
         }
     }
 
-    /// Convenience wrapper of `cbow` on matrices (allocates scratch; for tests and tools).
+    /// Convenience wrapper of `cbow` on matrices (allocates scratch; for tests and tools);
+    /// `prefetching`: output rows passed as the next update's rows (a hint).
     public static func cbowUpdate(input: EmbeddingMatrix, output: EmbeddingMatrix, contextRows: [Int],
                                   targets: [Int], alpha: Float, mean: Bool,
-                                  sigmoid: SigmoidTable = SigmoidTable(), isa: KernelISA = .selected) -> Float {
+                                  sigmoid: SigmoidTable = SigmoidTable(), isa: KernelISA = .selected,
+                                  prefetching: [Int] = []) -> Float {
         precondition(input.dimension == output.dimension)
         let dim = input.dimension
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: dim)
@@ -174,9 +186,11 @@ extension Kernels {
                 output.withUnsafeMutablePointer { outPtr in
                     withRows(inPtr, contextRows, dimension: dim) { c in
                         withRows(outPtr, targets, dimension: dim) { t in
-                            cbow(contextRows: c, contextCount: contextRows.count, targetRows: t, targetCount: targets.count,
-                                 dimension: dim, alpha: alpha, mean: mean, hidden: scratch,
-                                 sigmoid: s, isa: isa)
+                            withPrefetchList(outPtr, prefetching, dimension: dim) { next in
+                                cbow(contextRows: c, contextCount: contextRows.count, targetRows: t, targetCount: targets.count,
+                                     dimension: dim, alpha: alpha, mean: mean, hidden: scratch,
+                                     sigmoid: s, isa: isa, next: next)
+                            }
                         }
                     }
                 }
@@ -184,10 +198,12 @@ extension Kernels {
         }
     }
 
-    /// Convenience wrapper of `sgnsBatch` on matrices (allocates scratch; for tests and tools).
+    /// Convenience wrapper of `sgnsBatch` on matrices (allocates scratch; for tests and tools);
+    /// `prefetching`: output rows passed as the next update's rows (a hint).
     public static func sgnsBatchUpdate(input: EmbeddingMatrix, output: EmbeddingMatrix, contextRows: [Int],
                                        targets: [Int], alpha: Float,
-                                       sigmoid: SigmoidTable = SigmoidTable(), isa: KernelISA = .selected) -> Float {
+                                       sigmoid: SigmoidTable = SigmoidTable(), isa: KernelISA = .selected,
+                                       prefetching: [Int] = []) -> Float {
         let dim = input.dimension
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: batchScoresSize(contexts: contextRows.count, targets: targets.count))
         let contextScratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, batchScratchPerContext * contextRows.count))
@@ -197,9 +213,11 @@ extension Kernels {
                 output.withUnsafeMutablePointer { outPtr in
                     withRows(inPtr, contextRows, dimension: dim) { c in
                         withRows(outPtr, targets, dimension: dim) { t in
-                            sgnsBatch(contextRows: c, contextCount: contextRows.count, targetRows: t,
-                                      targetCount: targets.count, dimension: dim, alpha: alpha, scores: scores,
-                                      contextScratch: contextScratch, sigmoid: s, isa: isa)
+                            withPrefetchList(outPtr, prefetching, dimension: dim) { next in
+                                sgnsBatch(contextRows: c, contextCount: contextRows.count, targetRows: t,
+                                          targetCount: targets.count, dimension: dim, alpha: alpha, scores: scores,
+                                          contextScratch: contextScratch, sigmoid: s, isa: isa, next: next)
+                            }
                         }
                     }
                 }
