@@ -764,9 +764,9 @@ func singleThreadTrainingIsDeterministic(variant: (ModelKind, Bool)) throws {
 }
 
 /// The trainer reads a token with one table read and decides subsampling without a branch on
-/// the draw; the words it keeps, and the generator's state after, are the plain rule's
-/// (`keepOccurrence` for a word that draws; no draw for keep probability ≥ 1 or NaN), including
-/// keep probabilities a hair either side of a draw's 2⁻²⁴ steps.
+/// the draw; the words it keeps, and the generator's state after, are the plain rule's (a float
+/// draw, `unitFloat() < p`, for a word with p < 1; no draw for p ≥ 1 or NaN), and so are
+/// `keepOccurrence`'s, including keep probabilities a hair either side of a draw's 2⁻²⁴ steps.
 @Test func trainerSubsamplingMatchesThePlainRule() {
     // Thresholds: u·2⁻²⁴ < kp exactly when u < keepThreshold(kp), at and around every boundary.
     var kps: [Float] = [0, -1, 1, 2, .nan, .infinity, 0x1p-24, 0x1p-25, 1 - 0x1p-24, 0.5, 1e-7, 0.123456]
@@ -790,7 +790,8 @@ func singleThreadTrainingIsDeterministic(variant: (ModelKind, Bool)) throws {
         var tokens: [UInt32] = []
         for _ in 0..<2_000 { tokens.append(rng.next() % 17 == 0 ? e : UInt32(rng.next() % UInt64(words))) }
         let info = TrainingJob.tokenInfo(remap: MappedArray(remap), keepProbability: keep)
-        var fast = Word2VecRandom(seed: UInt64(trial), worker: 0), plain = fast
+        var fast = Word2VecRandom(seed: UInt64(trial), worker: 0), plain = fast, rule = fast
+        var ruleDisagrees = 0
         var got: [[Int32]] = [], want: [[Int32]] = [[]]
         var pos = 0, counted = 0
         let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
@@ -810,11 +811,14 @@ func singleThreadTrainingIsDeterministic(variant: (ModelKind, Bool)) throws {
             let v = remap[Int(t)]
             if v == UInt32.max { continue }
             let kp = keep[Int(v)]
-            if kp < 1 && !keepOccurrence(kp, &plain) { continue }
+            let keepIt = !(kp < 1) || plain.unitFloat() < kp
+            if keepOccurrence(kp, &rule) != keepIt { ruleDisagrees += 1 }
+            if !keepIt { continue }
             want[want.count - 1].append(Int32(v))
         }
         #expect(got == want.filter { !$0.isEmpty })
-        #expect(fast == plain)
+        #expect(fast == plain && rule == plain)
+        #expect(ruleDisagrees == 0)
         #expect(counted == tokens.filter { $0 != e }.count)
     }
 }

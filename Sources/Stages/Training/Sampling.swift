@@ -57,10 +57,13 @@ public func drawWindowRadius(_ window: Int, _ rng: inout Word2VecRandom) -> Int 
     1 &+ rng.uniform(below: window)
 }
 
-/// word2vec.c-style subsampling decision for one occurrence: keep with probability `keepProbability`.
+/// word2vec.c-style subsampling decision for one occurrence: keep with probability
+/// `keepProbability`, drawing only when it is below 1 (see `keepThreshold`; the trainer makes the
+/// same decision without a branch on the draw).
 @inline(__always)
 public func keepOccurrence(_ keepProbability: Float, _ rng: inout Word2VecRandom) -> Bool {
-    keepProbability >= 1 || rng.unitFloat() < keepProbability
+    let threshold = keepThreshold(keepProbability)
+    return threshold == .max || UInt32(truncatingIfNeeded: rng.next() >> 40) < threshold
 }
 
 /// Subsampling as one integer comparison, for the trainer's inner loop: an occurrence of a word

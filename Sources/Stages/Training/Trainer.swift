@@ -287,7 +287,7 @@ final class TrainingJob: @unchecked Sendable {
             words &+= 1
             let v = UInt32(truncatingIfNeeded: info)
             if v == UInt32.max { continue }
-            // keepOccurrence without branching on the draw (which is random, so a branch on it
+            // keepOccurrence's decision without branching on the draw (which is random, so a branch on it
             // would be mispredicted often): the generator steps only for a word that draws, the
             // word is always written and counted only when kept.
             let threshold = UInt32(truncatingIfNeeded: info >> 32)
