@@ -885,3 +885,50 @@ func spreadRowsTrainExactlyAsPackedRows(variant: (ModelKind, Bool)) throws {
     #expect(spread.outputVectors.toArray() == packed.outputVectors.toArray())
     #expect(spread.outputVectors.toArray().contains { $0 != 0 })
 }
+
+// MARK: work distribution
+
+@Test func chunkSizesFollowTheRule() {
+    // One worker: the whole stream as one chunk (so one thread trains as it always has).
+    for n in [0, 1, 5_000, 17_000_000] { #expect(TrainingJob.chunkTokens(tokenCount: n, threads: 1) == max(1, n)) }
+    // More: about a 32nd of a worker's share, within [8,192, 131,072].
+    #expect(TrainingJob.chunkTokens(tokenCount: 10, threads: 2) == 8_192)
+    #expect(TrainingJob.chunkTokens(tokenCount: 1_000_000, threads: 2) == 15_625)
+    #expect(TrainingJob.chunkTokens(tokenCount: 17_000_000, threads: 2) == 131_072)
+    #expect(TrainingJob.chunkTokens(tokenCount: 17_000_000, threads: 64) == 8_300)
+}
+
+/// Every epoch, every token is read exactly once, however many workers share the stream and
+/// however the chunks fall against sentence ends and words outside the vocabulary: with nothing
+/// subsampled, the words kept are exactly the in-vocabulary words of every epoch, and the words
+/// counted exactly the word tokens. A chunk taken twice, skipped, or an epoch that does not start
+/// again from the stream's beginning changes the counts.
+@Test func workersReadEveryTokenOnceEachEpoch() throws {
+    let vocab = 12
+    let e = TokenStream.sentenceEnd
+    var r = TestRNG(s: 21)
+    var tokens: [UInt32] = []
+    for _ in 0..<90_000 {
+        let x = r.int(40)
+        tokens.append(x == 0 ? e : UInt32(x % 16))   // ids 12…15 are outside the vocabulary
+    }
+    let remap: [UInt32] = (0..<16).map { $0 < vocab ? UInt32($0) : UInt32.max }
+    let words = tokens.filter { $0 != e }.count
+    let inVocabulary = tokens.filter { $0 != e && Int($0) < vocab }.count
+    var c = [UInt64](repeating: 0, count: vocab)
+    for t in tokens where t != e && Int(t) < vocab { c[Int(t)] += 1 }
+    for threads in [1, 2, 3, 5] {
+        for model in ModelKind.allCases {
+            let config = TrainingConfiguration(model: model, dimension: 8, window: 3, epochs: 3, threads: threads, seed: 9)
+            let trainer = try Trainer(configuration: config, corpus: TrainingCorpus(
+                tokens: tokens, remap: remap, counts: c, keepProbability: [Float](repeating: 1, count: vocab)))
+            #expect(threads == 1 || TrainingJob.chunkTokens(tokenCount: tokens.count, threads: threads) < tokens.count / threads,
+                    "several chunks per worker")
+            var last: TrainingProgress?
+            let result = try trainer.train(model: Trainer.makeModel(vocabularySize: vocab, configuration: config),
+                                           progress: { last = $0 }, isCancelled: { false })
+            #expect(result.tokensKept == 3 * inVocabulary, "threads \(threads), \(model)")
+            #expect(last?.wordsProcessed == 3 * words, "threads \(threads), \(model)")
+        }
+    }
+}

@@ -191,17 +191,18 @@ public enum GloVeTrainer {
         let base = WorkerPointer(list.baseAddress!)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        let pool = WorkerPool(workers: threads) { epoch, worker in
-            let begin = n * worker / threads, end = n * (worker + 1) / threads
+        // The shuffled entries in chunks of 65,536, each taken by the first worker free (so the
+        // workers finish an epoch together; one worker takes them in order).
+        let chunks = ChunkQueue(count: n, chunk: 65_536)
+        let pool = WorkerPool(workers: threads) { _, _ in
             model.words.withUnsafeMutablePointer { W in
                 model.contexts.withUnsafeMutablePointer { C in
                     model.wordSquares.withUnsafeMutablePointer { GW in
                         model.contextSquares.withUnsafeMutablePointer { GC in
-                            var pos = begin
                             let stride = d + 1
-                            while pos < end {
-                                let chunkStart = pos
-                                let stop = min(end, pos + 65_536)
+                            while let chunk = chunks.claim() {
+                                var pos = chunk.lowerBound
+                                let stop = chunk.upperBound
                                 var cost = 0.0
                                 var chunkCost: Float = 0
                                 var inChunk = 0
@@ -218,7 +219,7 @@ public enum GloVeTrainer {
                                     pos &+= 1
                                 }
                                 cost += Double(chunkCost)
-                                if job.add(entries: stop - chunkStart, cost: cost, cancelled: isCancelled()) { return }
+                                if job.add(entries: chunk.count, cost: cost, cancelled: isCancelled()) { return }
                             }
                         }
                     }
@@ -229,6 +230,7 @@ public enum GloVeTrainer {
         var epochCosts: [Double] = []
         for epoch in 0..<s.epochs {
             job.beginEpoch()
+            chunks.reset()
             pool.startRound(epoch)
             while pool.waitForRound(timeout: .now() + .milliseconds(200)) == .timedOut {
                 progress(job.progress(epoch: epoch + 1, seconds: elapsed()))

@@ -57,6 +57,36 @@ final class WorkerResults<Value>: @unchecked Sendable {
     }
 }
 
+/// Consecutive ranges of `0..<count`, each handed to the first worker that asks, so that workers
+/// of unequal speed (a busier core, a slower stretch of the data) run out of work together
+/// instead of one idling while another finishes a fixed share. With one worker the ranges come
+/// in order from 0, as a sequential loop in chunks would take them. `reset()` starts over (each
+/// epoch); it must not race a `claim()`.
+final class ChunkQueue: Sendable {
+    let count: Int
+    let chunk: Int
+    private let next = Atomic<Int>(0)
+
+    /// `chunk` is clamped to `1...max(1, count)`.
+    init(count: Int, chunk: Int) {
+        self.count = max(0, count)
+        self.chunk = max(1, min(chunk, self.count))
+    }
+
+    /// The next range no worker has taken yet (at most `chunk` long), or nil when none is left.
+    func claim() -> Range<Int>? {
+        guard next.load(ordering: .relaxed) < count else { return nil }
+        // Taken by adding to the counter. Only claims that saw it below `count` add, so it ends
+        // below `count` + workers × `chunk` ≤ (1 + workers) × `count`: no overflow for any count
+        // an array can have.
+        let taken = next.wrappingAdd(chunk, ordering: .relaxed).oldValue
+        guard taken < count else { return nil }
+        return taken..<(taken + min(chunk, count - taken))
+    }
+
+    func reset() { next.store(0, ordering: .relaxed) }
+}
+
 /// A fixed set of worker threads that run rounds of work (the trainer: one round per epoch).
 ///
 /// The threads are created once, when the pool is made, and end at `shutdown()`, instead of
