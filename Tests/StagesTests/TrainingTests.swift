@@ -932,3 +932,17 @@ func spreadRowsTrainExactlyAsPackedRows(variant: (ModelKind, Bool)) throws {
         }
     }
 }
+
+/// word2vec.c skips (does not redraw) a negative equal to the centre; the kept ones stay in order.
+@Test func negativesEqualToTheCentreAreSkippedNotRedrawn() {
+    func kept(_ draws: [Int32], centre: Int32) -> [Int32] {
+        var d = draws
+        let n = d.withUnsafeMutableBufferPointer { TrainingJob.keepNegatives($0.baseAddress!, count: draws.count, centre: centre) }
+        return Array(d[0..<n])
+    }
+    #expect(kept([3, 1, 3, 2, 3], centre: 3) == [1, 2])
+    #expect(kept([3, 3, 3], centre: 3) == [])
+    #expect(kept([4, 1, 0, 4], centre: 3) == [4, 1, 0, 4])
+    #expect(kept([0, 7], centre: 0) == [7])
+    #expect(kept([], centre: 0) == [])
+}

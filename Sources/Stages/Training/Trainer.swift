@@ -328,6 +328,19 @@ final class TrainingJob: @unchecked Sendable {
         return len
     }
 
+    /// word2vec.c's rule for negatives: a draw equal to the positive target (the centre word) is
+    /// skipped, not redrawn. Moves the `count` draws at `draws` that are kept to its front, in
+    /// order, and returns how many there are. (Both paths, per pair and per centre, go through it.)
+    @inline(__always)
+    static func keepNegatives(_ draws: UnsafeMutablePointer<Int32>, count: Int, centre: Int32) -> Int {
+        var n = 0
+        for k in 0..<count where draws[k] != centre {
+            draws[n] = draws[k]
+            n &+= 1
+        }
+        return n
+    }
+
     func runWorker(epoch: Int, worker: Int) {
         let cfg = config
         let threads = cfg.threads
@@ -419,18 +432,6 @@ final class TrainingJob: @unchecked Sendable {
                     func outRow(_ w: Int32) -> UnsafeMutablePointer<Float> {
                         Int(w) < hot ? local + Int(w) &* outStride : outPtr + Int(w) &* outStride
                     }
-                    /// Makes K draws from the noise distribution, skipping (not redrawing) any equal to
-                    /// the positive target, as word2vec.c; passes each kept one to `put` with its index
-                    /// among those kept and returns how many were kept.
-                    @inline(__always)
-                    func drawNegatives(_ centre: Int32, _ put: (Int, Int32) -> Void) -> Int {
-                        var n = 0
-                        for _ in 0..<negatives {
-                            let neg = Int32(truncatingIfNeeded: sampler.sample(&rng))
-                            if neg != centre { put(n, neg); n &+= 1 }
-                        }
-                        return n
-                    }
                     var pos = first.lowerBound, end = first.upperBound
                     var localWords = 0, localPairs = 0, localKept = 0
                     var localLoss = 0.0
@@ -477,15 +478,12 @@ final class TrainingJob: @unchecked Sendable {
                                         sampler.prefetch(bucket: bucket)
                                     }
                                 }
-                                // The same words as drawNegatives: any equal to the centre skipped.
                                 for i in 0..<len {
                                     let negs = planNegatives + i &* negatives, th = planThresholds + i &* negatives
-                                    let centre = sentence[i]
-                                    var n = 0
                                     for k in 0..<negatives {
-                                        let w = Int32(truncatingIfNeeded: sampler.resolve(bucket: Int(negs[k]), threshold: th[k]))
-                                        if w != centre { negs[n] = w; n &+= 1 }
+                                        negs[k] = Int32(truncatingIfNeeded: sampler.resolve(bucket: Int(negs[k]), threshold: th[k]))
                                     }
+                                    let n = TrainingJob.keepNegatives(negs, count: negatives, centre: sentence[i])
                                     planNegativeCount[i] = Int32(truncatingIfNeeded: n)
                                 }
                             } else if len == 1 {
@@ -553,8 +551,12 @@ final class TrainingJob: @unchecked Sendable {
                                 let b = drawWindowRadius(window, &rng)
                                 let lo = max(0, i - b), hi = min(len - 1, i + b)
                                 targets[0] = outRow(centre)
+                                let draws = planNegatives   // unused by this path otherwise
                                 for j in lo...hi where j != i {
-                                    let n = 1 &+ drawNegatives(centre) { k, w in targets[k &+ 1] = outRow(w) }
+                                    for k in 0..<negatives { draws[k] = Int32(truncatingIfNeeded: sampler.sample(&rng)) }
+                                    let kept = TrainingJob.keepNegatives(draws, count: negatives, centre: centre)
+                                    for k in 0..<kept { targets[k &+ 1] = outRow(draws[k]) }
+                                    let n = 1 &+ kept
                                     sentenceLoss += Kernels.sgnsPair(inputRow: inPtr + Int(sentence[j]) &* inStride,
                                                                      targetRows: targets, targetCount: n, dimension: dim,
                                                                      alpha: alpha, neu1e: scratch, sigmoid: sig)
