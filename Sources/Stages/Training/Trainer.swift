@@ -7,11 +7,10 @@ import CTrainKernels
 ///
 /// Each epoch the workers take the token stream in consecutive chunks (`TrainingJob.chunkTokens`),
 /// each the next one not yet taken, so that they run out of work together (one worker: the whole
-/// stream as one chunk). Tokens
-/// are remapped to vocabulary ids (OOV dropped), subsampled per occurrence, and grouped into
-/// sentences of at most 1000 kept words (as word2vec.c), also ended by the stream's sentence-end
-/// markers (`TokenStream.sentenceEnd`, sentence mode); windows never cross a sentence boundary.
-/// The learning rate decays linearly over the whole run from `learningRate` to
+/// stream as one chunk). Tokens are remapped to vocabulary ids (OOV dropped), subsampled per
+/// occurrence, and grouped into sentences of at most 1000 kept words (as word2vec.c), also ended
+/// by the stream's sentence-end markers (`TokenStream.sentenceEnd`, sentence mode); windows never
+/// cross a sentence boundary. The learning rate decays linearly over the whole run from `learningRate` to
 /// `learningRate × minLearningRateFraction`, driven by the global count of processed tokens, which
 /// workers publish every ~10k tokens. With more than one worker, each trains its own copy of the
 /// hottest output rows and merges it into the shared table when it publishes (`hotRows`).
@@ -505,10 +504,11 @@ final class TrainingJob: @unchecked Sendable {
                             // Each centre's rows are listed once, one centre ahead (for the prefetch),
                             // into the pair of buffers the centre before did not use. The next centre's
                             // context rows that this one's window does not hold are prefetched here
-                            // (prefetching all of them, mostly cached, took ~6% of a 2-thread CBOW profile
-                            // in stalled prefetch instructions; ~2% after); its target rows (mostly cold) by the kernel, spread among its dot products: a
-                            // burst of them before the kernel filled every line-fill buffer and held the
-                            // kernel's own loads back (paired A/B, 8 rounds: CBOW +7.6%, skip-gram +10.2%).
+                            // (prefetching all of them, mostly cached, took ~6% of a 2-thread CBOW
+                            // profile in stalled prefetch instructions; ~2% after); its target rows
+                            // (mostly cold) by the kernel, spread among its dot products: a burst of them
+                            // before the kernel filled every line-fill buffer and held the kernel's own
+                            // loads back (paired A/B, 8 rounds: CBOW +7.6%, skip-gram +10.2%).
                             var (targets, contexts) = (targets, contexts)
                             var (targetsNext, contextsNext) = (targets2, contexts2)
                             var (cwNext, nNext) = len > 1 ? rows(0, into: targets, contexts) : (0, 0)
