@@ -205,8 +205,9 @@ struct CooccurrenceTests {
         expectMatches(m, reference(c, window: 10, weighting: .harmonic))
     }
 
-    /// Random sentence ends (runs of them too) on a Zipf corpus, split across threads at any
-    /// point, with subsampling: the counts are the definition's, which never crosses a sentence end.
+    /// Random sentence ends (runs of them too) on a Zipf corpus, split into chunks (taken by the
+    /// threads in any order) at any point, with subsampling: the counts are the definition's,
+    /// which never crosses a sentence end.
     @Test(arguments: [1, 3])
     func sentenceEndsMatchTheDefinitionAcrossThreads(threads: Int) throws {
         var c = Self.zipf(tokens: 20_000, size: 300, extra: 20, seed: UInt64(threads))
@@ -220,8 +221,10 @@ struct CooccurrenceTests {
         c.tokens = tokens
         c.keep = (0..<c.size).map { $0 < 10 ? 0.5 : 1 }
         for window in [1, 5, 15] {
-            let counted = try count(c, window: window, weighting: .harmonic, threads: threads, memoryMB: 4)
-            expectMatches(counted.matrix, reference(c, window: window, weighting: .harmonic))
+            for chunk in [nil, 1, 97, 1_000] {
+                let counted = try count(c, window: window, weighting: .harmonic, threads: threads, memoryMB: 4) { $0.chunkTokens = chunk }
+                expectMatches(counted.matrix, reference(c, window: window, weighting: .harmonic))
+            }
         }
     }
 
@@ -273,6 +276,8 @@ struct CooccurrenceTests {
             ("split tasks", 2, { $0.denseCells = 0; $0.bufferRecords = 300; $0.retainBytes = 0; $0.taskRecords = 100; $0.partitions = 3 }),
             ("one partition", 1, { $0.denseCells = 10; $0.partitions = 1 }),
             ("1 MB budget", 2, { $0.memoryBytes = 1 << 20 }),
+            ("small chunks", 3, { $0.chunkTokens = 257 }),
+            ("one-token chunks, sparse", 2, { $0.chunkTokens = 1; $0.denseCells = 0 }),
         ]
         for (name, threads, tweak) in variants {
             let other = try count(corpus, window: 7, threads: threads, tweak)
@@ -302,14 +307,16 @@ struct CooccurrenceTests {
         let task = 2 * window + 2 + rng.uniform(below: 5000)
         let partitions = 1 + rng.uniform(below: 40)
         let threads = 1 + rng.uniform(below: 4)
+        let chunk = 1 + rng.uniform(below: 3000)
         let other = try count(corpus, window: window, weighting: weighting, threads: threads) {
+            $0.chunkTokens = chunk
             $0.denseCells = dense
             $0.bufferRecords = buffer
             $0.retainBytes = retain
             $0.taskRecords = task
             $0.partitions = partitions
         }
-        #expect(other.payload == baseline.payload, "dense \(dense) buffer \(buffer) retain \(retain) task \(task) partitions \(partitions) threads \(threads)")
+        #expect(other.payload == baseline.payload, "dense \(dense) buffer \(buffer) retain \(retain) task \(task) partitions \(partitions) threads \(threads) chunk \(chunk)")
     }
 
     @Test func countingIsDeterministic() throws {
