@@ -36,10 +36,17 @@ public struct Word2VecRandom: Sendable, Equatable {
         Int(truncatingIfNeeded: (UInt64(nextUInt32()) &* UInt64(truncatingIfNeeded: n)) >> 32)
     }
 
+    /// The top 24 bits of the next number: uniform in 0..<2²⁴ (`unitFloat()` is this × 2⁻²⁴, which
+    /// `keepThreshold` relies on).
+    @inline(__always)
+    public mutating func next24() -> UInt32 {
+        UInt32(truncatingIfNeeded: next() >> 40)
+    }
+
     /// Uniform Float in [0, 1) with 24 bits of resolution.
     @inline(__always)
     public mutating func unitFloat() -> Float {
-        Float(next() >> 40) * 0x1p-24
+        Float(next24()) * 0x1p-24
     }
 
     public static func splitMix64(_ x: UInt64) -> UInt64 {
@@ -63,7 +70,7 @@ public func drawWindowRadius(_ window: Int, _ rng: inout Word2VecRandom) -> Int 
 @inline(__always)
 public func keepOccurrence(_ keepProbability: Float, _ rng: inout Word2VecRandom) -> Bool {
     let threshold = keepThreshold(keepProbability)
-    return threshold == .max || UInt32(truncatingIfNeeded: rng.next() >> 40) < threshold
+    return threshold == .max || rng.next24() < threshold
 }
 
 /// Subsampling as one integer comparison, for the trainer's inner loop: an occurrence of a word

@@ -10,10 +10,11 @@ import CTrainKernels
 /// stream as one chunk). Tokens are remapped to vocabulary ids (OOV dropped), subsampled per
 /// occurrence, and grouped into sentences of at most 1000 kept words (as word2vec.c), also ended
 /// by the stream's sentence-end markers (`TokenStream.sentenceEnd`, sentence mode); windows never
-/// cross a sentence boundary. The learning rate decays linearly over the whole run from `learningRate` to
-/// `learningRate × minLearningRateFraction`, driven by the global count of processed tokens, which
-/// workers publish every ~10k tokens. With more than one worker, each trains its own copy of the
-/// hottest output rows and merges it into the shared table when it publishes (`hotRows`).
+/// cross a sentence boundary. The learning rate decays linearly over the whole run from
+/// `learningRate` to `learningRate × minLearningRateFraction`, driven by the global count of
+/// processed tokens, which workers publish every ~10k tokens. With more than one worker, each
+/// trains its own copy of the hottest output rows and merges it into the shared table when it
+/// publishes (`hotRows`).
 public struct Trainer {
     public let configuration: TrainingConfiguration
     public let corpus: TrainingCorpus
@@ -319,7 +320,7 @@ final class TrainingJob: @unchecked Sendable {
             // word is always written and counted only when kept.
             let threshold = UInt32(truncatingIfNeeded: info >> 32)
             var drawn = rng
-            let u = UInt32(truncatingIfNeeded: drawn.next() >> 40)
+            let u = drawn.next24()
             rng = threshold == UInt32.max ? rng : drawn
             sentence[len] = Int32(bitPattern: v)
             len &+= u < threshold ? 1 : 0
