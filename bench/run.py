@@ -503,9 +503,23 @@ def roofline(result):
         a = next((r for r in result["rows"] if r["tool"] == "w2v-pipe" and r["model"] == model and r.get("words_per_second")), None)
         b = next((r for r in result["rows"] if r["tool"] == "w2v-pipe-1t" and r["model"] == model and r.get("words_per_second")), None)
         if a and b:
-            scal.append(f"{model} {a['words_per_second']['median'] / b['words_per_second']['median']:.2f}×")
+            within = per_round_ratios(result["runs"], model, "w2v-pipe", "w2v-pipe-1t")
+            scal.append(f"{model} {a['words_per_second']['median'] / b['words_per_second']['median']:.2f}×"
+                        + (f" (within a round: {fmt_range(within, lambda x: f'{x:.2f}×')})" if within else ""))
     if scal:
-        lines += ["", f"1 → {cfg['threads']} threads (medians): " + ", ".join(scal) + "."]
+        lines += ["", f"1 → {cfg['threads']} threads, ratio of the medians: " + ", ".join(scal) + ". Within a round: "
+                  "the same ratio taken in each round of interleaved runs, median (min–max) over the rounds. The "
+                  "runs of one round are minutes apart, the runs behind two medians up to the whole benchmark, so on a "
+                  "machine whose speed drifts the ratio within a round is the steadier figure; both are shown."]
+    vs = []
+    for model in cfg["models"]:
+        for peer in ("gensim", "word2vec-c", "fasttext"):
+            within = per_round_ratios(result["runs"], model, "w2v-pipe", peer)
+            if within:
+                vs.append(f"{model} ÷ {peer} {fmt_range(within, lambda x: f'{x:.1f}×')}")
+    if vs:
+        lines += ["", "w2v-pipe's words/s ÷ a peer's in the same round (median (min–max) over the rounds): "
+                  + ", ".join(vs) + "."]
     over = [r for r in result["runs"] if r["tool"] in PIPE_VARIANTS and r.get("overhead_fraction_of_epoch") is not None]
     if over:
         o = stats([r["overhead_fraction_of_epoch"] for r in over])
@@ -519,6 +533,15 @@ def roofline(result):
 
 # --------------------------------------------------------------------------------------------
 # report
+
+
+def per_round_ratios(runs, model, a, b):
+    """Stats of words/s of tool `a` ÷ tool `b` for `model`, one ratio per round (repeat) that has both."""
+    def wps(tool):
+        return {r["repeat"]: r["words_per_second"] for r in runs
+                if r["tool"] == tool and r["model"] == model and r.get("words_per_second") and "repeat" in r}
+    x, y = wps(a), wps(b)
+    return stats([x[k] / y[k] for k in x if k in y])
 
 
 def stats(values):
