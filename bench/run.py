@@ -507,10 +507,19 @@ def roofline(result):
             scal.append(f"{model} {a['words_per_second']['median'] / b['words_per_second']['median']:.2f}×"
                         + (f" (within a round: {fmt_range(within, lambda x: f'{x:.2f}×')})" if within else ""))
     if scal:
+        # What the machine itself gives from one core to all: the probe's multiply-add loop and its
+        # streaming read share nothing between the cores, so they scale as far as the machine lets
+        # any program (a VM's vCPUs may be one physical core's two hyperthreads, or lose clock speed
+        # when both run wide vector code).
+        machine = "; ".join(f"multiply-add {q['gflops_all_cores'] / q['gflops_one_core']:.2f}×, "
+                            f"read {q['read_g_bps_all_cores'] / q['read_g_bps_one_core']:.2f}×" for q in probes
+                            if q.get("gflops_one_core") and q.get("read_g_bps_one_core"))
         lines += ["", f"1 → {cfg['threads']} threads, ratio of the medians: " + ", ".join(scal) + ". Within a round: "
                   "the same ratio taken in each round of interleaved runs, median (min–max) over the rounds. The "
                   "runs of one round are minutes apart, the runs behind two medians up to the whole benchmark, so on a "
-                  "machine whose speed drifts the ratio within a round is the steadier figure; both are shown."]
+                  "machine whose speed drifts the ratio within a round is the steadier figure; both are shown."
+                  + (f" The probe's own 1 → {probes[0]['cores']} core scaling, which nothing shared limits: {machine} "
+                     "(start" + (", end" if len(probes) > 1 else "") + ")." if machine else "")]
     vs = []
     for model in cfg["models"]:
         for peer in ("gensim", "word2vec-c", "fasttext"):
