@@ -553,12 +553,14 @@ final class CountingWorker: @unchecked Sendable {
         ring.initialize(repeating: 0, count: 2 * w)
         defer { ring.deallocate() }
         var pos = 0, filled = 0
+        var before: [UInt32] = []   // prime's scratch, kept from chunk to chunk
+        before.reserveCapacity(w)
         /// Fills the ring with the kept tokens just before `begin` (a chunk's start), as if the
         /// stream had been counted up to there.
         func prime(before begin: Int) throws {
             pos = 0
             filled = 0
-            var before: [UInt32] = []
+            before.removeAll(keepingCapacity: true)
             var p = begin - 1
             while p >= 0 && before.count < w {
                 if job.tokens[p] == TokenStream.sentenceEnd { break } // no window crosses a sentence end

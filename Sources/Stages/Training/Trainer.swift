@@ -209,8 +209,8 @@ final class TrainingJob: @unchecked Sendable {
     /// thread trains exactly as it always has); otherwise about a 32nd of a worker's share,
     /// between 8,192 and 131,072 tokens. Fixed slices of one share each left a core idle at the
     /// end of every epoch while the other finished (one finished 8–25% later than the other in
-    /// 1-epoch runs on en-corpus); with chunks the workers finish within one chunk (~50 ms at
-    /// 2.5M words/s) of each other. A sentence never spans two chunks (word2vec.c likewise cuts
+    /// 1-epoch runs on en-corpus); with chunks the workers should finish within one chunk of
+    /// each other (~50 ms for a worker at 2.5M words/s; not timed). A sentence never spans two chunks (word2vec.c likewise cuts
     /// at its threads' file offsets).
     static func chunkTokens(tokenCount: Int, threads: Int) -> Int {
         guard threads > 1 else { return max(1, tokenCount) }
