@@ -338,6 +338,23 @@ static float FN(cbow)(float *const *x, int64_t nctx, float *const *o, int64_t n,
                       int mean, float *hidden, const float *sig, const float *logsig, const w2v_prefetch_list *next) {
     return FN(cbow_body)(x, nctx, o, n, dim, alpha, mean, hidden, sig, logsig, next);
 }
+/* shared += local − base; local = base = shared (see w2v_merge_staged): VW floats at a time, the
+   same operations in the same order as one float at a time, so every build gives the same bits. */
+static void FN(merge_staged)(float *restrict shared, float *restrict local, float *restrict base, int64_t n) {
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        VT s = *(VT *)(shared + i) + (*(VT *)(local + i) - *(VT *)(base + i));
+        *(VT *)(shared + i) = s;
+        *(VT *)(local + i) = s;
+        *(VT *)(base + i) = s;
+    }
+    for (; i < n; i++) {
+        float s = shared[i] + (local[i] - base[i]);
+        shared[i] = s;
+        local[i] = s;
+        base[i] = s;
+    }
+}
 
 #undef FOR_CHUNKS
 #undef HSUM_V4

@@ -163,11 +163,10 @@ void w2v_restore_fp(uint32_t state) {
 #endif
 }
 
-void w2v_merge_staged(float *shared, float *local, float *base, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float s = shared[i] + (local[i] - base[i]);
-        shared[i] = s;
-        local[i] = s;
-        base[i] = s;
-    }
+void w2v_merge_staged(int isa, float *shared, float *local, float *base, int64_t n) {
+#if W2V_X86
+    if (isa == W2V_ISA_AVX512) { merge_staged_avx512(shared, local, base, n); return; }
+    if (isa == W2V_ISA_AVX2) { merge_staged_avx2(shared, local, base, n); return; }
+#endif
+    merge_staged_generic(shared, local, base, n);
 }

@@ -539,6 +539,24 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     #expect(shared == [1.5, 4, 2.25] && localA == shared && baseA == shared)
 }
 
+@Test func mergingStagedRowsGivesTheSameBitsInEveryBuild() {
+    // Lengths around every build's vector width (the tails go one float at a time), values of
+    // mixed magnitude so that a fused or reordered operation would round differently.
+    var rng = SystemRandomNumberGenerator()
+    for n in [1, 3, 4, 7, 8, 15, 16, 17, 31, 33, 100, 1_000 + 7] {
+        let shared0 = (0..<n).map { _ in Float.random(in: -1...1, using: &rng) * 1e3 }
+        let local0 = (0..<n).map { _ in Float.random(in: -1...1, using: &rng) }
+        let base0 = (0..<n).map { i in local0[i] + Float.random(in: -1e-4...1e-4, using: &rng) }
+        let expected = (0..<n).map { i in shared0[i] + (local0[i] - base0[i]) }
+        for isa in supportedISAs {
+            var shared = shared0, local = local0, base = base0
+            Kernels.mergeStaged(shared: &shared, local: &local, base: &base, count: n, isa: isa)
+            #expect(shared.map(\.bitPattern) == expected.map(\.bitPattern), "\(isa) n=\(n)")
+            #expect(local == shared && base == shared, "\(isa) n=\(n)")
+        }
+    }
+}
+
 /// Two threads, every output row staged: the output table starts at zero and only receives what
 /// the workers merge, and worker 0 trains only group A's centre words, worker 1 only group B's
 /// (the corpus's halves), so each group's input·output affinity can only come from its own

@@ -81,8 +81,8 @@ static inline void w2v_prefetch_read(const void *p, int64_t bytes) {
    returns the previous state for w2v_restore_fp. word2vec.c gets the same from -Ofast. */
 /* Adds a worker's changes to its staged copy of some rows (local − base) to the shared rows, and
    sets both its copies to the result: shared += local − base; local = base = shared, element by
-   element (n floats). */
-void w2v_merge_staged(float *shared, float *local, float *base, int64_t n);
+   element (n floats; the three never overlap). Every instruction set gives the same bits. */
+void w2v_merge_staged(int isa, float *shared, float *local, float *base, int64_t n);
 
 uint32_t w2v_flush_denormals(void);
 void w2v_restore_fp(uint32_t state);

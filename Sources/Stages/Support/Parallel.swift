@@ -62,26 +62,48 @@ final class WorkerResults<Value>: @unchecked Sendable {
 /// instead of one idling while another finishes a fixed share. With one worker the ranges come
 /// in order from 0, as a sequential loop in chunks would take them. `reset()` starts over (each
 /// epoch); it must not race a `claim()`.
+///
+/// With `tailWorkers` > 1 the ranges shrink near the end (as OpenMP's guided schedule does): a
+/// claim takes `chunk`, but at most a (2 × `tailWorkers`)th of what is left and at least
+/// `minimumChunk`, so that the last ranges are short and the workers finish close together.
 final class ChunkQueue: Sendable {
     let count: Int
     let chunk: Int
+    /// The shortest range a shrinking claim takes (`chunk` when the ranges do not shrink).
+    let minimumChunk: Int
+    /// What is left is divided by twice this to size a claim near the end (0: never).
+    private let tailDivisor: Int
     private let next = Atomic<Int>(0)
 
-    /// `chunk` is clamped to `1...max(1, count)`.
-    init(count: Int, chunk: Int) {
+    /// `chunk` is clamped to `1...max(1, count)`, `minimumChunk` to `1...chunk`.
+    init(count: Int, chunk: Int, tailWorkers: Int = 1, minimumChunk: Int = 1) {
         self.count = max(0, count)
         self.chunk = max(1, min(chunk, self.count))
+        self.minimumChunk = tailWorkers > 1 ? max(1, min(minimumChunk, self.chunk)) : self.chunk
+        tailDivisor = tailWorkers > 1 ? 2 * min(tailWorkers, 1 << 20) : 0
     }
 
     /// The next range no worker has taken yet (at most `chunk` long), or nil when none is left.
     func claim() -> Range<Int>? {
-        guard next.load(ordering: .relaxed) < count else { return nil }
-        // Taken by adding to the counter. Only claims that saw it below `count` add, so it ends
-        // below `count` + workers × `chunk` ≤ (1 + workers) × `count`: no overflow for any count
-        // an array can have.
-        let taken = next.wrappingAdd(chunk, ordering: .relaxed).oldValue
-        guard taken < count else { return nil }
-        return taken..<(taken + min(chunk, count - taken))
+        guard tailDivisor > 0 else {
+            guard next.load(ordering: .relaxed) < count else { return nil }
+            // Taken by adding to the counter. Only claims that saw it below `count` add, so it
+            // ends below `count` + workers × `chunk` ≤ (1 + workers) × `count`: no overflow for
+            // any count an array can have.
+            let taken = next.wrappingAdd(chunk, ordering: .relaxed).oldValue
+            guard taken < count else { return nil }
+            return taken..<(taken + min(chunk, count - taken))
+        }
+        // The size depends on what is left, so the range is taken by compare-and-exchange.
+        var start = next.load(ordering: .relaxed)
+        while start < count {
+            let left = count - start
+            let size = min(left, max(minimumChunk, min(chunk, left / tailDivisor)))
+            let (exchanged, seen) = next.compareExchange(expected: start, desired: start + size, ordering: .relaxed)
+            if exchanged { return start..<(start + size) }
+            start = seen
+        }
+        return nil
     }
 
     func reset() { next.store(0, ordering: .relaxed) }

@@ -116,11 +116,12 @@ public enum Kernels {
     }
 
     /// Merges a worker's staged rows (`count` floats): `shared += local − base`, then `local` and
-    /// `base` both take the new shared values (see `TrainingConfiguration.hotRows`).
+    /// `base` both take the new shared values (see `TrainingConfiguration.hotRows`). The three
+    /// must not overlap. Every `isa` gives the same bits (no operation is fused or reordered).
     @inline(__always)
     public static func mergeStaged(shared: UnsafeMutablePointer<Float>, local: UnsafeMutablePointer<Float>,
-                                   base: UnsafeMutablePointer<Float>, count: Int) {
-        w2v_merge_staged(shared, local, base, Int64(count))
+                                   base: UnsafeMutablePointer<Float>, count: Int, isa: KernelISA = .selected) {
+        w2v_merge_staged(isa.code, shared, local, base, Int64(count))
     }
 
     /// Starts loading a row for writing (a hint; no effect on results; a prefetch never faults,
