@@ -77,6 +77,11 @@ private final class Claims: Sendable {
                     "count \(count): short ranges at the end")
         }
     }
+    // Worked by hand: 50 items, chunk 10, 3 workers (a 6th of what is left), minimum 1.
+    let small = ChunkQueue(count: 50, chunk: 10, tailWorkers: 3, minimumChunk: 1)
+    var smallSizes: [Int] = []
+    while let r = small.claim() { smallSizes.append(r.count) }
+    #expect(smallSizes == [8, 7, 5, 5, 4, 3, 3, 2, 2] + [Int](repeating: 1, count: 11))
     // One worker: no shrinking, whatever the minimum.
     let q = ChunkQueue(count: 100, chunk: 30, tailWorkers: 1, minimumChunk: 1)
     var sizes: [Int] = []
