@@ -489,11 +489,12 @@ func prefetchingTheNextRowsChangesNothing(dim: Int) {
 
 // MARK: training
 
-func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int = 1) throws {
+func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int = 1, replicaMergeWords: Int? = nil) throws {
     let groupSize = 10, vocab = 2 * groupSize
     let tokens = groupedCorpus(tokens: 30_000, groupSize: groupSize, run: 40, seed: 11)
     let config = TrainingConfiguration(model: kind, dimension: 16, window: 4, negativeSamples: 5, epochs: 4,
-                                       threads: threads, seed: 5, batchedNegatives: batched)
+                                       threads: threads, seed: 5, batchedNegatives: batched,
+                                       replicaMergeWords: replicaMergeWords)
     let (model, result) = try trainIdentity(tokens: tokens, vocab: vocab, config: config)
     #expect(result.lossCurve.count >= 10)
     // Untrained (output vectors zero) the loss is (K+1)·ln 2 per pair.
@@ -522,6 +523,93 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
 @Test func multithreadedSgnsLearnsGroupStructure() throws {
     try checkGroupStructure(.sgns, batched: false, threads: 2)
     try checkGroupStructure(.sgns, batched: true, threads: 2)
+}
+
+/// Replicas merged often (every 1k words, the hottest rows every 100), and by default (every
+/// 10k words on this 30k-word corpus) with more threads than chunks in the first epoch (some
+/// workers get no work then). Merged only at the end of each epoch, they do not learn this
+/// corpus well: every row of its 20 words is hot, and each worker trains it that long from the
+/// same start, so their changes add up to about twice the step.
+@Test func replicatedTrainingLearnsGroupStructure() throws {
+    for (kind, batched) in [(ModelKind.sgns, true), (.sgns, false), (.cbow, true)] {
+        try checkGroupStructure(kind, batched: batched, threads: 2, replicaMergeWords: 1_000)
+        try checkGroupStructure(kind, batched: batched, threads: 3)
+    }
+}
+
+@Test func replicaMergeAddsChangesFromEveryRowWhereverItStarts() {
+    // 5 rows of stride 4 in each table; the replica changes some values of every row, the shared
+    // tables change others meanwhile (another worker); after merging the first `merged` rows,
+    // shared = shared + local − base there (whatever row the merge starts at) and both copies
+    // hold the merged values; the rows after them are left as they were, in all three.
+    let rows = 5, rowStride = 4, n = rows * rowStride
+    for merged in [5, 3, 7, 0] {
+        for start in [0.0, 0.2, 0.5, 0.99, 1.0] {
+            var input = (0..<n).map { Float($0) }, output = (0..<n).map { Float(100 + $0) }
+            input.withUnsafeMutableBufferPointer { inBuf in
+                output.withUnsafeMutableBufferPointer { outBuf in
+                    let tables = TrainingTables(input: inBuf.baseAddress!, inputStride: rowStride, output: outBuf.baseAddress!,
+                                                outputStride: rowStride, rows: rows)
+                    guard let replica = ReplicaTables(tables: tables) else { Issue.record("no memory"); return }
+                    replica.take(from: tables)
+                    for i in 0..<n {
+                        #expect(replica.inputLocal[i] == inBuf[i] && replica.inputBase[i] == inBuf[i])
+                        #expect(replica.outputLocal[i] == outBuf[i] && replica.outputBase[i] == outBuf[i])
+                    }
+                    for i in stride(from: 0, to: n, by: 3) { replica.inputLocal[i] += 0.5; replica.outputLocal[i] -= 2 }
+                    for i in stride(from: 1, to: n, by: 3) { inBuf[i] += 10; outBuf[i] += 20 }
+                    let end = min(merged, rows) * rowStride
+                    let localBefore = (0..<n).map { replica.inputLocal[$0] }, baseBefore = (0..<n).map { replica.outputBase[$0] }
+                    let expectedIn = (0..<n).map { i in i < end ? inBuf[i] + (replica.inputLocal[i] - replica.inputBase[i]) : inBuf[i] }
+                    let expectedOut = (0..<n).map { i in i < end ? outBuf[i] + (replica.outputLocal[i] - replica.outputBase[i]) : outBuf[i] }
+                    replica.merge(into: tables, rows: merged, startFraction: start)
+                    #expect(Array(inBuf) == expectedIn, "rows \(merged) start \(start)")
+                    #expect(Array(outBuf) == expectedOut, "rows \(merged) start \(start)")
+                    for i in 0..<n where i < end {
+                        #expect(replica.inputLocal[i] == inBuf[i] && replica.inputBase[i] == inBuf[i])
+                        #expect(replica.outputLocal[i] == outBuf[i] && replica.outputBase[i] == outBuf[i])
+                    }
+                    for i in 0..<n where i >= end {
+                        #expect(replica.inputLocal[i] == localBefore[i] && replica.outputBase[i] == baseBefore[i], "rows \(merged) \(i)")
+                    }
+                }
+            }
+        }
+    }
+}
+
+@Test func replicasAreOffWithOneThreadAndTurnStagingOff() throws {
+    let tokens = groupedCorpus(tokens: 10_000, groupSize: 8, run: 30, seed: 2)
+    func run(_ replica: Int?) throws -> [Float] {
+        let config = TrainingConfiguration(dimension: 12, epochs: 1, threads: 1, seed: 3, replicaMergeWords: replica)
+        #expect(config.replicaInterval(vocabularySize: 16, epochWords: 10_000) == 0)
+        return try trainIdentity(tokens: tokens, vocab: 16, config: config).0.inputVectors.toArray()
+    }
+    let plain = try run(0)
+    #expect(try run(1_000) == plain)
+    #expect(try run(nil) == plain)
+    let gib: UInt64 = 1 << 30
+    let replicated = TrainingConfiguration(dimension: 100, threads: 2, replicaMergeWords: 500_000)
+    #expect(replicated.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: gib) == 500_000)
+    #expect(replicated.stagedRows(vocabularySize: 70_000, replicaInterval: 500_000) == 0)
+    #expect(TrainingConfiguration(dimension: 100, threads: 2, replicaMergeWords: 0)
+        .replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000) == 0)
+    #expect(TrainingConfiguration(dimension: 100, threads: 2).stagedRows(vocabularySize: 70_000, replicaInterval: 0) == 1024)
+    // The default: an eighth of a worker's share of an epoch, within 10k…1M words; none when the
+    // replicas would take more than 1 GiB or an eighth of the memory.
+    let auto = TrainingConfiguration(dimension: 100, threads: 2)
+    #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 1_000_000)
+    #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 1_600_000, physicalMemory: 16 * gib) == 100_000)
+    #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 30_000, physicalMemory: 16 * gib) == 10_000)
+    // 70k rows × 112 floats × 4 copies ≈ 125 MB: over an eighth of 512 MB, under one of 2 GiB.
+    #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: gib / 2) == 0)
+    #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 2 * gib) == 1_000_000)
+    // 1M words at dim 300: 4.9 GB a replica, over the 1 GiB cap whatever the machine.
+    #expect(TrainingConfiguration(dimension: 300, threads: 2)
+        .replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 1 << 40) == 0)
+    #expect(TrainingConfiguration(dimension: 100, threads: 1)
+        .replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 0)
+    #expect(throws: TrainingError.self) { _ = try trainIdentity(tokens: tokens, vocab: 16, config: TrainingConfiguration(replicaMergeWords: -1)) }
 }
 
 @Test func mergingStagedRowsAddsEachWorkersChanges() {
@@ -568,10 +656,14 @@ func stagedRowsReachTheSharedTableFromEveryWorker(variant: (ModelKind, Bool)) th
     let half = 15_000
     let tokens = (0..<(2 * half)).map { i in UInt32((i < half ? 0 : groupSize) + r.int(groupSize)) }
     // dim 100: rows spread to 112 floats while training (the staged copies too).
-    for (hot, dim) in [(0, 12), (vocab, 12), (vocab, 100)] {
+    // Replicas (every row of both tables private to worker 1): its group's rows reach the shared
+    // tables only through its merges.
+    for (hot, dim, replica) in [(0, 12, 0), (vocab, 12, 0), (vocab, 100, 0), (0, 12, 2_000), (0, 100, nil)] {
         let config = TrainingConfiguration(model: variant.0, dimension: dim, window: 3, epochs: 2, threads: 2, seed: 4,
-                                           batchedNegatives: variant.1, hotRows: hot)
-        #expect(config.stagedRows(vocabularySize: vocab) == hot)
+                                           batchedNegatives: variant.1, hotRows: hot, replicaMergeWords: replica)
+        let interval = config.replicaInterval(vocabularySize: vocab, epochWords: tokens.count, physicalMemory: 1 << 30)
+        #expect(interval == replica ?? 10_000)
+        #expect(config.stagedRows(vocabularySize: vocab, replicaInterval: interval) == (interval > 0 ? 0 : hot))
         let (model, _) = try trainIdentity(tokens: tokens, vocab: vocab, config: config)
         func affinity(_ a: Range<Int>, _ b: Range<Int>) -> Float {
             var s: Float = 0
@@ -583,8 +675,8 @@ func stagedRowsReachTheSharedTableFromEveryWorker(variant: (ModelKind, Bool)) th
         // At SGNS's optimum in·out = PMI − log K: log 2 − log 5 ≈ −0.9 within a group (a word's
         // context is one of 8 words, not one of 16), −∞ across; with no merges from a worker its
         // group's output rows would stay zero (within = across = 0).
-        #expect(inA > across + 1 && inB > across + 1, "hot \(hot): within A \(inA), within B \(inB), across \(across)")
-        #expect(inA > -2 && inB > -2 && inA < -0.3 && inB < -0.3, "hot \(hot): within A \(inA), within B \(inB)")
+        #expect(inA > across + 1 && inB > across + 1, "hot \(hot) dim \(dim) replica \(String(describing: replica)): within A \(inA), within B \(inB), across \(across)")
+        #expect(inA > -2 && inB > -2 && inA < -0.3 && inB < -0.3, "hot \(hot) dim \(dim) replica \(String(describing: replica)): within A \(inA), within B \(inB)")
     }
 }
 

@@ -4,8 +4,8 @@ import Pipeline
 /// train: skip-gram or CBOW with negative sampling, Hogwild on several threads, as word2vec.c.
 public enum TrainStage: Stage {
     public static let typeName = "train"
-    public static let summary = "Train word vectors: skip-gram (sgns) or CBOW with negative sampling, multithreaded (Hogwild)"
-    public static let implementationVersion = 3
+    public static let summary = "Train word vectors: skip-gram (sgns) or CBOW with negative sampling, multithreaded (Hogwild, or replicas merged every ~1M words)"
+    public static let implementationVersion = 4
     /// Everything `train` takes, with word2vec.c's defaults. `configuration(_:cores:)` carries
     /// it to the trainer.
     public struct Parameters: StageParameters {
@@ -23,6 +23,7 @@ public enum TrainStage: Stage {
         public var batchedNegatives = true
         public var initRange = 0.5
         public var hotRows: Int? = nil
+        public var replicaMergeWords: Int? = nil
         public init() {}
         public static let fields: [ParameterField<Self>] = [
             .choice("model", \.model, help: "sgns (skip-gram; word2vec.c -cbow 0, gensim sg=1) or cbow"),
@@ -37,7 +38,8 @@ public enum TrainStage: Stage {
             .integer("seed", \.seed, in: 0...Int64.max, help: "random seed; with threads 1, the same seed gives byte-identical artifacts"),
             .bool("cbow_mean", \.cbowMean, help: "CBOW: mean of the context vectors (true) or their sum (-cbow 1 uses the mean)"),
             .bool("batched_negatives", \.batchedNegatives, help: "skip-gram: one update per centre word, its negatives shared across its window (HogBatch; the default: faster, as good over seeds, see bench/RESULTS.md); false: one update per (centre, context) pair with its own negatives, word2vec.c's exact order"),
-            .integer("hot_rows", \.hotRows, in: 0...100_000_000, help: "with threads > 1: each thread trains its own copy of the output vectors of this many most frequent words and adds its changes to the shared table every ~10k words, so the rows both cores write most stop moving between their caches (on 2 vCPUs, in A/B runs: skip-gram 14% and CBOW 36% faster, as good over seeds: bench/RESULTS.md); 0: every row shared, word2vec.c's Hogwild; null: as many as fit in 400 KB (1,024 at dim 100); at most 128 MB of rows per thread; ignored with threads 1"),
+            .integer("hot_rows", \.hotRows, in: 0...100_000_000, help: "with threads > 1 and replica_merge_words 0: each thread trains its own copy of the output vectors of this many most frequent words and adds its changes to the shared table every ~10k words, so the rows both cores write most stop moving between their caches (on 2 vCPUs, in A/B runs: skip-gram 14% and CBOW 36% faster, as good over seeds: bench/RESULTS.md); 0: every row shared, word2vec.c's Hogwild; null: as many as fit in 400 KB (1,024 at dim 100); at most 128 MB of rows per thread; ignored with threads 1"),
+            .integer("replica_merge_words", \.replicaMergeWords, in: 0...1_000_000_000_000, help: "with threads > 1: every thread but the first trains its own copy (replica) of both tables and adds its changes to the shared ones after every this many corpus words it reads, the 4,096 most frequent words' rows ten times as often, so no row is written by two cores in between (on a 2-vCPU VM, in A/B runs against hot_rows staging: skip-gram 1.20x and CBOW 1.37x faster, and no run as slow as one thread; as good over seeds: bench/RESULTS.md); costs two copies of both tables per extra thread (125 MB at 68k words, dim 100); 0: no replicas, every thread writes the shared tables (hot_rows staged); null: an eighth of a thread's share of an epoch, 10k to 1M words, or 0 if the replicas would take over 1 GiB or an eighth of the machine's memory; ignored with threads 1"),
             .number("init_range", \.initRange, in: 0.001...10, help: "input vectors start uniform in ±init_range/dim: 0.5 as word2vec.c; gensim 4 uses 1.0 (about 1 point more analogy accuracy after 1 epoch on a text8-sized corpus, in one run)"),
         ]
 
@@ -62,7 +64,7 @@ public enum TrainStage: Stage {
             nsExponent: p.nsExponent, epochs: p.epochs, learningRate: p.learningRate.map { Float($0) },
             minLearningRateFraction: Float(p.minLearningRateFraction), threads: p.threads == 0 ? cores : p.threads,
             seed: UInt64(p.seed), cbowMean: p.cbowMean, batchedNegatives: p.batchedNegatives,
-            initRange: Float(p.initRange), hotRows: p.hotRows)
+            initRange: Float(p.initRange), hotRows: p.hotRows, replicaMergeWords: p.replicaMergeWords)
     }
 
     public static func run(_ context: StageContext, parameters: Parameters) throws -> StageOutcome {
@@ -154,7 +156,7 @@ public enum TrainStage: Stage {
 public enum TrainMoreStage: Stage {
     public static let typeName = "train-more"
     public static let summary = "Continue training a model for more epochs (the model artifact keeps both tables and its configuration)"
-    public static let implementationVersion = 3
+    public static let implementationVersion = 4
     public struct Parameters: StageParameters {
         public var epochs = 1
         public var learningRate: Double? = nil

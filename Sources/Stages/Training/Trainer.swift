@@ -27,6 +27,14 @@ public struct Trainer {
     public static let maxSentenceLength = 1000
     /// Tokens a worker processes between two publications of its counters.
     public static let syncInterval = 10_000
+    /// With replicas (`TrainingConfiguration.replicaMergeWords`): the rows of the most frequent
+    /// words (in both tables) that a replica also merges `replicaHotMergesPerMerge` times as
+    /// often as the rest. They are the rows both workers change most; merged only with the rest,
+    /// every ~1M words, each worker trained them for that long without the other's changes, and
+    /// 5-epoch skip-gram lost 1.1–1.6 analogy points (bench/RESULTS.md); merged every ~100k
+    /// words it did not. 4,096 rows cost ~22 MB of memory traffic a merge at dim 100.
+    public static let replicaHotRows = 4_096
+    public static let replicaHotMergesPerMerge = 10
 
     public init(configuration: TrainingConfiguration, corpus: TrainingCorpus) throws {
         try configuration.validate()
@@ -93,8 +101,21 @@ public struct Trainer {
     private func train(model: EmbeddingModel, tables: TrainingTables, progress: (TrainingProgress) -> Void,
                        isCancelled: @escaping @Sendable () -> Bool) throws -> TrainingResult {
         let cfg = configuration
+        // Replicas for every worker but the first (`TrainingConfiguration.replicaMergeWords`).
+        var replicas: [ReplicaTables?] = [nil]
+        let replicaInterval = cfg.replicaInterval(vocabularySize: tables.rows, epochWords: wordTokenCount)
+        if replicaInterval > 0 {
+            for _ in 1..<cfg.threads {
+                guard let r = ReplicaTables(tables: tables) else {
+                    let mb = ReplicaTables.bytes(tables: tables) >> 20
+                    throw TrainingError.invalidConfiguration(
+                        "no memory for the replicas of \(cfg.threads - 1) worker(s) (\(mb) MB each); use fewer threads or replica_merge_words 0")
+                }
+                replicas.append(r)
+            }
+        }
         let job = TrainingJob(configuration: cfg, corpus: corpus, wordTokenCount: wordTokenCount, alias: alias, sigmoid: sigmoid,
-                              tables: tables, isCancelled: isCancelled)
+                              tables: tables, replicas: replicas, replicaInterval: replicaInterval, isCancelled: isCancelled)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var lastLoss = 0.0, lastPairs = 0
@@ -145,6 +166,63 @@ struct TrainingTables {
     let rows: Int
 }
 
+/// One worker's replica of both tables (`TrainingConfiguration.replicaMergeWords`): the rows it
+/// trains (`local`) and the shared values it last took (`base`, what its changes are measured
+/// from), laid out as the shared tables are. Touched only by its worker's thread.
+final class ReplicaTables: @unchecked Sendable {
+    private let buffer: LargeBuffer
+    let inputLocal, inputBase, outputLocal, outputBase: UnsafeMutablePointer<Float>
+    /// Floats in each input copy, and in each output copy.
+    let inputFloats, outputFloats: Int
+
+    /// Bytes of one replica for `tables`: two copies of each table, each on whole pages.
+    static func bytes(tables: TrainingTables) -> Int {
+        func pages(_ floats: Int) -> Int { (floats * 4 + 4095) / 4096 * 4096 }
+        return 2 * pages(tables.rows * tables.inputStride) + 2 * pages(tables.rows * tables.outputStride)
+    }
+
+    /// Nil when the memory cannot be mapped. The copies are filled by `take(from:)`.
+    init?(tables: TrainingTables) {
+        guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables), hugePages: true) else { return nil }
+        buffer = b
+        func pages(_ floats: Int) -> Int { (floats * 4 + 4095) / 4096 * 4096 / 4 }
+        inputFloats = tables.rows * tables.inputStride
+        outputFloats = tables.rows * tables.outputStride
+        let p = b.typed(Float.self)
+        inputLocal = p
+        inputBase = p + pages(inputFloats)
+        outputLocal = inputBase + pages(inputFloats)
+        outputBase = outputLocal + pages(outputFloats)
+    }
+
+    /// Starts from the shared tables: `local` copies them, `base` copies `local` (not the shared
+    /// rows again, which another worker may have changed since, so no change is counted twice).
+    func take(from tables: TrainingTables) {
+        inputLocal.update(from: tables.input, count: inputFloats)
+        inputBase.update(from: inputLocal, count: inputFloats)
+        outputLocal.update(from: tables.output, count: outputFloats)
+        outputBase.update(from: outputLocal, count: outputFloats)
+    }
+
+    /// Adds this replica's changes since the last merge to the shared tables and takes the
+    /// shared values (with the other workers' changes) as its new start
+    /// (`Kernels.mergeStaged`), for the first `rows` rows of each table (the most frequent
+    /// words: the vocabulary is sorted by count). Starts `startFraction` of the way into them, so
+    /// workers merging at once are rarely on the same rows.
+    func merge(into tables: TrainingTables, rows: Int, startFraction: Double) {
+        let rows = min(rows, tables.rows)
+        let first = min(rows, Int(Double(rows) * startFraction))
+        func rotated(_ shared: UnsafeMutablePointer<Float>, _ local: UnsafeMutablePointer<Float>,
+                     _ base: UnsafeMutablePointer<Float>, _ stride: Int) {
+            let o = first * stride
+            Kernels.mergeStaged(shared: shared + o, local: local + o, base: base + o, count: (rows - first) * stride)
+            Kernels.mergeStaged(shared: shared, local: local, base: base, count: o)
+        }
+        rotated(tables.input, inputLocal, inputBase, tables.inputStride)
+        rotated(tables.output, outputLocal, outputBase, tables.outputStride)
+    }
+}
+
 /// State shared by the workers of one `train` call.
 ///
 /// `@unchecked Sendable` because its counters are `var`s guarded by `lock` (every access takes
@@ -161,6 +239,10 @@ final class TrainingJob: @unchecked Sendable {
     let alias: AliasTable
     let sigmoid: SigmoidTable
     let tables: TrainingTables
+    /// Per worker: its replica of the tables, or nil when it trains the shared ones.
+    let replicas: [ReplicaTables?]
+    /// Words a worker with a replica reads between merges (0: no replicas).
+    let replicaInterval: Int
     let isCancelled: @Sendable () -> Bool
     let totalWords: Int
     let minAlpha: Float
@@ -187,8 +269,11 @@ final class TrainingJob: @unchecked Sendable {
     let chunks: ChunkQueue
 
     init(configuration: TrainingConfiguration, corpus: TrainingCorpus, wordTokenCount: Int, alias: AliasTable, sigmoid: SigmoidTable,
-         tables: TrainingTables, isCancelled: @escaping @Sendable () -> Bool) {
+         tables: TrainingTables, replicas: [ReplicaTables?] = [], replicaInterval: Int = 0,
+         isCancelled: @escaping @Sendable () -> Bool) {
         config = configuration
+        self.replicas = replicas
+        self.replicaInterval = replicas.contains { $0 != nil } ? replicaInterval : 0
         tokens = corpus.tokens
         tokenCount = corpus.tokens.count
         tokenInfo = TrainingJob.tokenInfo(remap: corpus.remap, keepProbability: corpus.keepProbability)
@@ -395,13 +480,18 @@ final class TrainingJob: @unchecked Sendable {
         let planNegatives = carve(9, Int32.self)
         let planNegativeCount = carve(10, Int32.self)
         let planThresholds = carve(11, UInt32.self)
+        // A worker with a replica trains it and merges it into the shared tables every
+        // `replicaInterval` words and when its epoch's work ends (taken at the first epoch even
+        // when it gets no work then).
+        let replica = worker < replicas.count ? replicas[worker] : nil
+        if let replica, epoch == 0 { replica.take(from: tables) }
         guard let first = claimChunk() else {
             _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
             return
         }
         // The hot output rows this worker stages (see `TrainingConfiguration.hotRows`): its own
         // copy, which it trains, and the shared values it last saw (the base of its changes).
-        let hot = cfg.stagedRows(vocabularySize: tables.rows)
+        let hot = cfg.stagedRows(vocabularySize: tables.rows, replicaInterval: replicaInterval)
         let staged = UnsafeMutableRawPointer.allocate(byteCount: max(64, 2 * hot * outStride * 4), alignment: 64)
             .bindMemory(to: Float.self, capacity: max(16, 2 * hot * outStride))
         defer { staged.deallocate() }
@@ -412,7 +502,11 @@ final class TrainingJob: @unchecked Sendable {
         let fpState = w2v_flush_denormals()
         defer { w2v_restore_fp(fpState) }
 
-        let inPtr = tables.input, outPtr = tables.output
+        let mergeEvery = replicaInterval
+        let hotMergeEvery = max(1, mergeEvery / Trainer.replicaHotMergesPerMerge)
+        let replicaHotRows = Trainer.replicaHotRows
+        var sinceMerge = 0, sinceHotMerge = 0
+        let inPtr = replica?.inputLocal ?? tables.input, outPtr = replica?.outputLocal ?? tables.output
         tokens.withUnsafeBufferPointer { tokenBuf in
         tokenInfo.withUnsafeBufferPointer { infoBuf in
             alias.withSampler { sampler in
@@ -445,8 +539,21 @@ final class TrainingJob: @unchecked Sendable {
                     var localLoss = 0.0
                     var localNanos: UInt64 = 0
                     // Publishes this worker's counters and staged rows; returns whether to stop.
-                    func publish() -> Bool {
+                    func publish(last: Bool = false) -> Bool {
                         merge()
+                        sinceMerge &+= localWords
+                        sinceHotMerge &+= localWords
+                        if let replica {
+                            // Every row now and then, the hottest rows more often.
+                            if last || sinceMerge >= mergeEvery {
+                                replica.merge(into: tables, rows: tables.rows, startFraction: Double(worker) / Double(threads))
+                                sinceMerge = 0
+                                sinceHotMerge = 0
+                            } else if sinceHotMerge >= hotMergeEvery {
+                                replica.merge(into: tables, rows: replicaHotRows, startFraction: Double(worker) / Double(threads))
+                                sinceHotMerge = 0
+                            }
+                        }
                         let cancel = isCancelled()
                         let (a, stop) = sync(words: localWords, loss: localLoss, pairs: localPairs,
                                              kept: localKept, sentenceNanos: localNanos, cancelled: cancel)
@@ -577,7 +684,7 @@ final class TrainingJob: @unchecked Sendable {
                         if localWords >= syncEvery, publish() { return }
                     }
                     // The stream is used up (or the run stopped): the last counts and changes.
-                    _ = publish()
+                    _ = publish(last: true)
                 }
             }
         }

@@ -42,12 +42,23 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// lines between them). 0: every row shared, as word2vec.c. nil: `defaultHotRows(dimension:)`.
     /// Ignored with one thread.
     public var hotRows: Int?
+    /// With more than one thread: every worker but the first trains its own replica of both
+    /// tables and adds its changes to the shared tables (which only the first worker trains)
+    /// after every `replicaMergeWords` corpus words it reads, and at the end of each epoch, and
+    /// the rows of the `Trainer.replicaHotRows` most frequent words ten times as often, so that
+    /// between merges no row is written by two cores (local SGD). On a VM whose two vCPUs
+    /// sometimes sit far apart, rows written by both cores made two threads as slow as one
+    /// (bench/RESULTS.md). Costs two copies of both tables per such worker. 0: no replicas (every
+    /// worker writes the shared tables, the hottest output rows staged, `hotRows`). nil:
+    /// `replicaInterval(vocabularySize:epochWords:)` decides. Ignored with one thread.
+    public var replicaMergeWords: Int?
 
     /// The JSON names kept in model artifacts: format 1 spells the window `windowSize`, and
     /// changing it would change the bytes of every stored model.
     enum CodingKeys: String, CodingKey {
         case model, dimension, window = "windowSize", negativeSamples, nsExponent, epochs, learningRate
         case minLearningRateFraction, threads, seed, cbowMean, batchedNegatives, initRange, hotRows
+        case replicaMergeWords
     }
 
     public init(model: ModelKind = .sgns,
@@ -63,7 +74,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
                 cbowMean: Bool = true,
                 batchedNegatives: Bool = true,
                 initRange: Float = 0.5,
-                hotRows: Int? = nil) {
+                hotRows: Int? = nil,
+                replicaMergeWords: Int? = nil) {
         self.model = model
         self.dimension = dimension
         self.window = window
@@ -78,7 +90,30 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         self.batchedNegatives = batchedNegatives
         self.initRange = initRange
         self.hotRows = hotRows
+        self.replicaMergeWords = replicaMergeWords
     }
+
+    /// Corpus words a replica worker reads between two merges: 0 (no replicas) with one thread
+    /// or when `replicaMergeWords` is 0. When it is nil: an eighth of a worker's share of an epoch,
+    /// between 10,000 and 1,000,000 words (so a small corpus still merges several times an
+    /// epoch), or 0 when the replicas would take more than `replicaBudget(physicalMemory:)`.
+    public func replicaInterval(vocabularySize: Int, epochWords: Int,
+                                physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
+        guard threads > 1 else { return 0 }
+        if let r = replicaMergeWords { return max(0, r) }
+        let replicaBytes = Double(threads - 1) * TrainingConfiguration.replicaBytes(vocabularySize: vocabularySize, dimension: dimension)
+        guard replicaBytes <= Double(TrainingConfiguration.replicaBudget(physicalMemory: physicalMemory)) else { return 0 }
+        return min(1_000_000, max(10_000, epochWords / (threads * 8)))
+    }
+
+    /// Bytes of one worker's replica: two copies of each table, rows laid out as in training.
+    public static func replicaBytes(vocabularySize: Int, dimension: Int) -> Double {
+        4 * Double(vocabularySize) * Double(EmbeddingMatrix.lineStride(dimension: max(1, dimension))) * 4
+    }
+
+    /// The most memory replicas take by default, all workers together: 1 GiB, and at most an
+    /// eighth of the machine's memory.
+    public static func replicaBudget(physicalMemory: UInt64) -> UInt64 { min(1 << 30, physicalMemory / 8) }
 
     /// Rows staged per worker when `hotRows` is nil: as many as fit in 400 KB (1,024 at dimension
     /// 100), at least 64: two copies per worker stay well inside a 2 MB L2.
@@ -87,10 +122,11 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// At most this many bytes of rows per copy (each worker keeps two), whatever `hotRows` asks.
     public static let maxStagedBytes = 128 << 20
 
-    /// The output rows each worker stages: none with one thread; at most the vocabulary, and at
+    /// The output rows each worker stages: none with one thread or with replicas (a
+    /// `replicaInterval` above 0); at most the vocabulary, and at
     /// most `maxStagedBytes` per copy.
-    public func stagedRows(vocabularySize: Int) -> Int {
-        guard threads > 1 else { return 0 }
+    public func stagedRows(vocabularySize: Int, replicaInterval: Int = 0) -> Int {
+        guard threads > 1, replicaInterval == 0 else { return 0 }
         // Rows as the trainer lays them out (whole cache lines: `EmbeddingMatrix.lineStride`).
         let cap = TrainingConfiguration.maxStagedBytes / (4 * EmbeddingMatrix.lineStride(dimension: max(1, dimension)))
         return max(0, min(vocabularySize, cap, hotRows ?? TrainingConfiguration.defaultHotRows(dimension: dimension)))
@@ -119,6 +155,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         }
         if threads < 1 { try fail("threads must be ≥ 1 (got \(threads))") }
         if let h = hotRows, h < 0 { try fail("hotRows must be ≥ 0 (got \(h))") }
+        if let r = replicaMergeWords, r < 0 { try fail("replicaMergeWords must be ≥ 0 (got \(r))") }
     }
 }
 
