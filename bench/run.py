@@ -2,7 +2,7 @@
 """Side-by-side benchmark: w2v-pipe against gensim, fastText and word2vec.c.
 
     python3 bench/run.py [--corpus ZIP] [--models sgns,cbow] [--epochs 1] [--threads N]
-                         [--repeats 5] [--tools w2v-pipe,w2v-pipe-pair,w2v-pipe-1t,gensim,fasttext,word2vec-c]
+                         [--repeats 5] [--tools w2v-pipe,w2v-pipe-shared,w2v-pipe-pair,w2v-pipe-1t,gensim,fasttext,word2vec-c]
                          [--out bench/results] [--smoke] [--no-build] [--keep-work]
 
 Every tool trains on the same bytes (the zip member extracted once) with the same
@@ -38,9 +38,10 @@ ANALOGIES = REPO / "data" / "eval" / "questions-words.txt"
 SIMILARITY = REPO / "data" / "eval" / "wordsim353.tsv"
 DEFAULT_CORPUS = "../shared/data/corpus/en-corpus.zip"  # relative to the repo root
 SMOKE_CORPUS = "data/en-small.zip"
-ALL_TOOLS = ["w2v-pipe", "w2v-pipe-pair", "w2v-pipe-1t", "gensim", "fasttext", "word2vec-c"]
+ALL_TOOLS = ["w2v-pipe", "w2v-pipe-shared", "w2v-pipe-pair", "w2v-pipe-1t", "gensim", "fasttext", "word2vec-c"]
 # w2v-pipe variants: extra train parameters (the per-pair kernel: skip-gram only) and threads.
-PIPE_VARIANTS = {"w2v-pipe": ({}, None), "w2v-pipe-pair": ({"batched_negatives": False}, None), "w2v-pipe-1t": ({}, 1)}
+PIPE_VARIANTS = {"w2v-pipe": ({}, None), "w2v-pipe-shared": ({"replica_merge_words": 0}, None),
+                 "w2v-pipe-pair": ({"batched_negatives": False}, None), "w2v-pipe-1t": ({}, 1)}
 PEER_PACKAGES = {  # tool -> (pip requirement, distribution name, version)
     "gensim": ("gensim==4.4.0", "gensim", "4.4.0"),
     "fasttext": ("fasttext-wheel==0.9.2", "fasttext-wheel", "0.9.2"),
@@ -51,6 +52,7 @@ HYPER = {"dim": 100, "window": 5, "negatives": 5, "min_count": 5, "t": 1e-4}
 TIMING = {
     "w2v-pipe": "train stage only: `train_seconds` from its run record (data stages reused from the store)",
     "w2v-pipe-pair": "as w2v-pipe; skip-gram with `batched_negatives: false` (one update per pair, word2vec.c's order)",
+    "w2v-pipe-shared": "as w2v-pipe, with `replica_merge_words: 0`: every thread writes the shared tables (the hottest output rows staged), the default before replicas",
     "w2v-pipe-1t": "as w2v-pipe, with `threads: 1` (the 1 → N thread scaling)",
     "gensim": "`train()` only, in-process (build_vocab — corpus scan, vocabulary, tables — excluded)",
     "fasttext": "from fastText's own `Number of labels` line (vocabulary read) to the return of train_unsupervised (output-matrix init included)",
@@ -59,6 +61,7 @@ TIMING = {
 CANNOT_EXPRESS = {
     "w2v-pipe": "learning rate: its default (0.025 sgns, 0.05 cbow); skip-gram with its default batched kernel.",
     "w2v-pipe-pair": "as w2v-pipe, per-pair kernel.",
+    "w2v-pipe-shared": "as w2v-pipe, shared tables (no replicas).",
     "w2v-pipe-1t": "as w2v-pipe, one thread.",
     "gensim": "iterator mode over text8 cut into 10,000-word sentences (Text8Corpus), sg=1/0, hs=0, negative=5, "
               "sample=1e-4, workers=threads, cbow_mean=1; its default alpha 0.025 for both models "
@@ -520,6 +523,14 @@ def roofline(result):
                   "machine whose speed drifts the ratio within a round is the steadier figure; both are shown."
                   + (f" The probe's own 1 → {probes[0]['cores']} core scaling, which nothing shared limits: {machine} "
                      "(start" + (", end" if len(probes) > 1 else "") + ")." if machine else "")]
+    rep = []
+    for model in cfg["models"]:
+        within = per_round_ratios(result["runs"], model, "w2v-pipe", "w2v-pipe-shared")
+        if within:
+            rep.append(f"{model} {fmt_range(within, lambda x: f'{x:.2f}×')}")
+    if rep:
+        lines += ["", "Replicas (the default) ÷ shared tables (`replica_merge_words: 0`), words/s in the same round, "
+                  "median (min–max) over the rounds: " + ", ".join(rep) + "."]
     vs = []
     for model in cfg["models"]:
         for peer in ("gensim", "word2vec-c", "fasttext"):
@@ -678,7 +689,7 @@ def main():
     args = ap.parse_args()
 
     if args.smoke:
-        args.corpus, args.tools, args.epochs, args.repeats = args.corpus or SMOKE_CORPUS, "w2v-pipe,w2v-pipe-pair,w2v-pipe-1t", 1, 1
+        args.corpus, args.tools, args.epochs, args.repeats = args.corpus or SMOKE_CORPUS, "w2v-pipe,w2v-pipe-shared,w2v-pipe-pair,w2v-pipe-1t", 1, 1
     corpus = Path(args.corpus or DEFAULT_CORPUS)
     if not corpus.is_absolute():
         corpus = (REPO / corpus) if (REPO / corpus).exists() else corpus.resolve()

@@ -73,6 +73,8 @@ def main():
         rec = [d for d in records
                if all(as_setting(d["parameters"].get(k)) == s.get(k, "null")
                       for k in ("model", "batched_negatives", "hot_rows", "replica_merge_words", "seed", "epochs"))]
+        # The latest such record: a reused store may also hold runs of an earlier implementation.
+        rec.sort(key=lambda d: d.get("startedAt", ""))
         curve = rec[-1]["metrics"].get("loss_curve", []) if rec else []
         rows.append({"variant": variant, "seed": int(s["seed"]), "analogy": m["analogy_total"],
                      "ws353": m["wordsim_spearman"], "loss": m["final_loss"], "rough": roughness(curve),

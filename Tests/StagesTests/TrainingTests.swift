@@ -601,6 +601,10 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 1_000_000)
     #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 1_600_000, physicalMemory: 16 * gib) == 100_000)
     #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 30_000, physicalMemory: 16 * gib) == 10_000)
+    // CBOW merges at least every 500k words.
+    let cbow = TrainingConfiguration(model: .cbow, dimension: 100, threads: 2)
+    #expect(cbow.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 500_000)
+    #expect(cbow.replicaInterval(vocabularySize: 70_000, epochWords: 1_600_000, physicalMemory: 16 * gib) == 100_000)
     // 70k rows × 112 floats × 4 copies ≈ 125 MB: over an eighth of 512 MB, under one of 2 GiB.
     #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: gib / 2) == 0)
     #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 2 * gib) == 1_000_000)

@@ -94,16 +94,25 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     }
 
     /// Corpus words a replica worker reads between two merges: 0 (no replicas) with one thread
-    /// or when `replicaMergeWords` is 0. When it is nil: an eighth of a worker's share of an epoch,
-    /// between 10,000 and 1,000,000 words (so a small corpus still merges several times an
-    /// epoch), or 0 when the replicas would take more than `replicaBudget(physicalMemory:)`.
+    /// or when `replicaMergeWords` is 0. When it is nil: an eighth of a worker's share of an epoch
+    /// (so a small corpus still merges several times an epoch), at least 10,000 words and at most
+    /// `maxDefaultReplicaMergeWords`, or 0 when the replicas would take more than
+    /// `replicaBudget(physicalMemory:)`.
     public func replicaInterval(vocabularySize: Int, epochWords: Int,
                                 physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
         guard threads > 1 else { return 0 }
         if let r = replicaMergeWords { return max(0, r) }
         let replicaBytes = Double(threads - 1) * TrainingConfiguration.replicaBytes(vocabularySize: vocabularySize, dimension: dimension)
         guard replicaBytes <= Double(TrainingConfiguration.replicaBudget(physicalMemory: physicalMemory)) else { return 0 }
-        return min(1_000_000, max(10_000, epochWords / (threads * 8)))
+        return min(TrainingConfiguration.maxDefaultReplicaMergeWords(model), max(10_000, epochWords / (threads * 8)))
+    }
+
+    /// The longest default interval between merges: skip-gram 1,000,000 words, CBOW 500,000.
+    /// Over 6 seeds at 5 epochs on en-corpus, CBOW merged every 1M words came 0.48 analogy
+    /// points under every row shared, every 500k words 0.04 over it; skip-gram at 1M was 0.6
+    /// points over the hot rows staged, and 500k cost both 5% of their speed (bench/RESULTS.md).
+    public static func maxDefaultReplicaMergeWords(_ model: ModelKind) -> Int {
+        model == .cbow ? 500_000 : 1_000_000
     }
 
     /// Bytes of one worker's replica: two copies of each table, rows laid out as in training.
