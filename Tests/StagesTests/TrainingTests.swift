@@ -613,6 +613,14 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
         .replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 1 << 40) == 0)
     #expect(TrainingConfiguration(dimension: 100, threads: 1)
         .replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 0)
+    // An explicit interval may ask for more than the default's budget, but not for more than
+    // half the machine's memory: 63 threads' replicas of 1M words at dim 300 are 300 GB.
+    let greedy = TrainingConfiguration(dimension: 300, threads: 64, replicaMergeWords: 100_000)
+    #expect(greedy.replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 100_000)
+    let why = try #require(greedy.replicaMemoryError(vocabularySize: 1_000_000, physicalMemory: 16 * gib))
+    #expect(why.contains("63 thread(s)") && why.contains("replica_merge_words 0"), "\(why)")
+    #expect(TrainingConfiguration(dimension: 100, threads: 2, replicaMergeWords: 100_000)
+        .replicaMemoryError(vocabularySize: 70_000, physicalMemory: 16 * gib) == nil)
     #expect(throws: TrainingError.self) { _ = try trainIdentity(tokens: tokens, vocab: 16, config: TrainingConfiguration(replicaMergeWords: -1)) }
 }
 

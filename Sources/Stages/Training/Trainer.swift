@@ -105,6 +105,9 @@ public struct Trainer {
         var replicas: [ReplicaTables?] = [nil]
         let replicaInterval = cfg.replicaInterval(vocabularySize: tables.rows, epochWords: wordTokenCount)
         if replicaInterval > 0 {
+            if let problem = cfg.replicaMemoryError(vocabularySize: tables.rows) {
+                throw TrainingError.invalidConfiguration(problem)
+            }
             for _ in 1..<cfg.threads {
                 guard let r = ReplicaTables(tables: tables) else {
                     let mb = ReplicaTables.bytes(tables: tables) >> 20

@@ -115,6 +115,19 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         model == .cbow ? 500_000 : 1_000_000
     }
 
+    /// Why the replicas that `replicaInterval` asks for cannot be made, or nil: all workers'
+    /// replicas together may take at most half the machine's memory (copying them would
+    /// otherwise push the system into swapping or the OOM killer). Only an explicit
+    /// `replicaMergeWords` can ask for that much; the default stays within `replicaBudget`.
+    public func replicaMemoryError(vocabularySize: Int,
+                                   physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> String? {
+        let total = Double(max(0, threads - 1)) * TrainingConfiguration.replicaBytes(vocabularySize: vocabularySize, dimension: dimension)
+        guard total > Double(physicalMemory / 2) else { return nil }
+        func gb(_ x: Double) -> String { String(format: "%.1f GB", x / 1e9) }
+        return "the replicas of \(threads - 1) thread(s) would take \(gb(total)) of this machine's \(gb(Double(physicalMemory))) "
+            + "(two copies of both \(vocabularySize)-word tables per thread); use fewer threads, or replica_merge_words 0 (or null) to share the tables"
+    }
+
     /// Bytes of one worker's replica: two copies of each table, rows laid out as in training.
     public static func replicaBytes(vocabularySize: Int, dimension: Int) -> Double {
         4 * Double(vocabularySize) * Double(EmbeddingMatrix.lineStride(dimension: max(1, dimension))) * 4
