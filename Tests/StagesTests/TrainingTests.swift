@@ -526,10 +526,9 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
 }
 
 /// Replicas merged often (every 1k words, the hottest rows every 100), and by default (every
-/// 10k words on this 30k-word corpus) with more threads than chunks in the first epoch (some
-/// workers get no work then). Merged only at the end of each epoch, they do not learn this
-/// corpus well: every row of its 20 words is hot, and each worker trains it that long from the
-/// same start, so their changes add up to about twice the step.
+/// 10k words on this 30k-word corpus) with 3 threads. Merged only at the end of each epoch,
+/// they do not learn this corpus well: every row of its 20 words is hot, and each worker trains
+/// it that long from the same start, so their changes add up to about twice the step.
 @Test func replicatedTrainingLearnsGroupStructure() throws {
     for (kind, batched) in [(ModelKind.sgns, true), (.sgns, false), (.cbow, true)] {
         try checkGroupStructure(kind, batched: batched, threads: 2, replicaMergeWords: 1_000)

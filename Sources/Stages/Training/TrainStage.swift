@@ -1,7 +1,8 @@
 import Foundation
 import Pipeline
 
-/// train: skip-gram or CBOW with negative sampling, Hogwild on several threads, as word2vec.c.
+/// train: skip-gram or CBOW with negative sampling on several threads (a replica of the tables per
+/// extra thread by default; Hogwild as word2vec.c with `replica_merge_words: 0`).
 public enum TrainStage: Stage {
     public static let typeName = "train"
     public static let summary = "Train word vectors: skip-gram (sgns) or CBOW with negative sampling, multithreaded (a replica of the tables per extra thread, merged every 0.5–1M words; or Hogwild)"

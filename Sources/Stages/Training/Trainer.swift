@@ -3,7 +3,7 @@ import Dispatch
 import Pipeline
 import CTrainKernels
 
-/// Trains an `EmbeddingModel` with SGNS or CBOW, Hogwild-parallel like word2vec.c.
+/// Trains an `EmbeddingModel` with SGNS or CBOW on several threads.
 ///
 /// Each epoch the workers take the token stream in consecutive chunks (`TrainingJob.chunkTokens`),
 /// each the next one not yet taken, so that they run out of work together (one worker: the whole
@@ -12,9 +12,11 @@ import CTrainKernels
 /// by the stream's sentence-end markers (`TokenStream.sentenceEnd`, sentence mode); windows never
 /// cross a sentence boundary. The learning rate decays linearly over the whole run from
 /// `learningRate` to `learningRate × minLearningRateFraction`, driven by the global count of
-/// processed tokens, which workers publish every ~10k tokens. With more than one worker, each
-/// trains its own copy of the hottest output rows and merges it into the shared table when it
-/// publishes (`hotRows`).
+/// processed tokens, which workers publish every ~10k tokens. With more than one worker, by
+/// default every worker but the first trains its own replica of both tables and merges it into
+/// the shared tables from time to time (`replicaMergeWords`, `ReplicaTables`); without replicas
+/// the workers write the shared tables Hogwild-style like word2vec.c, each training its own
+/// copy of the hottest output rows and merging it when it publishes (`hotRows`).
 public struct Trainer {
     public let configuration: TrainingConfiguration
     public let corpus: TrainingCorpus
@@ -178,24 +180,25 @@ final class ReplicaTables: @unchecked Sendable {
     /// Floats in each input copy, and in each output copy.
     let inputFloats, outputFloats: Int
 
+    /// Floats of whole 4 KB pages that hold `floats` floats (each copy starts on its own page).
+    private static func pageFloats(_ floats: Int) -> Int { (floats + 1023) / 1024 * 1024 }
+
     /// Bytes of one replica for `tables`: two copies of each table, each on whole pages.
     static func bytes(tables: TrainingTables) -> Int {
-        func pages(_ floats: Int) -> Int { (floats * 4 + 4095) / 4096 * 4096 }
-        return 2 * pages(tables.rows * tables.inputStride) + 2 * pages(tables.rows * tables.outputStride)
+        4 * (2 * pageFloats(tables.rows * tables.inputStride) + 2 * pageFloats(tables.rows * tables.outputStride))
     }
 
     /// Nil when the memory cannot be mapped. The copies are filled by `take(from:)`.
     init?(tables: TrainingTables) {
         guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables), hugePages: true) else { return nil }
         buffer = b
-        func pages(_ floats: Int) -> Int { (floats * 4 + 4095) / 4096 * 4096 / 4 }
         inputFloats = tables.rows * tables.inputStride
         outputFloats = tables.rows * tables.outputStride
         let p = b.typed(Float.self)
         inputLocal = p
-        inputBase = p + pages(inputFloats)
-        outputLocal = inputBase + pages(inputFloats)
-        outputBase = outputLocal + pages(outputFloats)
+        inputBase = p + ReplicaTables.pageFloats(inputFloats)
+        outputLocal = inputBase + ReplicaTables.pageFloats(inputFloats)
+        outputBase = outputLocal + ReplicaTables.pageFloats(outputFloats)
     }
 
     /// Starts from the shared tables: `local` copies them, `base` copies `local` (not the shared

@@ -109,8 +109,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 
     /// The longest default interval between merges: skip-gram 1,000,000 words, CBOW 500,000.
     /// Over 6 seeds at 5 epochs on en-corpus, CBOW merged every 1M words came 0.48 analogy
-    /// points under every row shared, every 500k words 0.04 over it; skip-gram at 1M was 0.6
-    /// points over the hot rows staged, and 500k cost both 5% of their speed (bench/RESULTS.md).
+    /// points under every row shared, every 500k words 0.05 over it; skip-gram at 1M was 0.15
+    /// points over the hot rows staged; 500k cost both about 5% of their speed in a paired A/B
+    /// (bench/RESULTS.md).
     public static func maxDefaultReplicaMergeWords(_ model: ModelKind) -> Int {
         model == .cbow ? 500_000 : 1_000_000
     }
