@@ -230,6 +230,9 @@ func trainIdentity(tokens: [UInt32], vocab: Int, config: TrainingConfiguration,
     #expect(v.contains { abs($0) > 0.4 / 20 })
     #expect(m.outputVectors.toArray().allSatisfy { $0 == 0 })
     #expect(m.epochsTrained == 0 && m.vocabularySize == 50 && m.dimension == 20)
+    // The draws in word2vec.c's order (the tables are made on two threads; the values must not depend on it).
+    var rng = Word2VecRandom(seed: 1, worker: -1)
+    #expect(v == (0..<(50 * 20)).map { _ in (rng.unitFloat() - 0.5) * (2 * 0.5 / 20) })
     let resumed = EmbeddingMatrix(rows: 50, dimension: 20, values: v)
     #expect(resumed.toArray() == v)
     // gensim 4's range (±1/dim): the same draws, twice as wide.
@@ -1066,4 +1069,25 @@ func spreadRowsTrainExactlyAsPackedRows(variant: (ModelKind, Bool)) throws {
     #expect(kept([4, 1, 0, 4], centre: 3) == [4, 1, 0, 4])
     #expect(kept([0, 7], centre: 0) == [7])
     #expect(kept([], centre: 0) == [])
+}
+
+@Test func parallelBothReturnsBothResultsAndRethrowsAfterBothEnded() throws {
+    struct Boom: Error, Equatable { let side: Int }
+    let (a, b) = try Parallel.both({ (0..<1000).reduce(0, +) }, { "second" })
+    #expect(a == 499_500 && b == "second")
+    final class Flag: @unchecked Sendable { var ended = false }
+    // The first side's error is thrown only once the second has ended.
+    let flag = Flag()
+    #expect(throws: Boom(side: 1)) {
+        _ = try Parallel.both({ () throws -> Int in throw Boom(side: 1) }, { () -> Int in
+            Thread.sleep(forTimeInterval: 0.05)
+            flag.ended = true
+            return 2
+        })
+    }
+    #expect(flag.ended)
+    #expect(throws: Boom(side: 2)) { _ = try Parallel.both({ 1 }, { () throws -> Int in throw Boom(side: 2) }) }
+    #expect(throws: Boom(side: 1)) {
+        _ = try Parallel.both({ () throws -> Int in throw Boom(side: 1) }, { () throws -> Int in throw Boom(side: 2) })
+    }
 }

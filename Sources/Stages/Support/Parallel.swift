@@ -227,3 +227,37 @@ final class HandOff<Item>: @unchecked Sendable {
     /// The items not handed out (free and unused), once the background thread has exited.
     func remaining() -> [Item] { locked { free + full } }
 }
+
+extension Parallel {
+    /// Runs `first` on the calling thread and `second` on a new thread at the same time, and
+    /// returns both results once both have ended (a thrown error is rethrown after both ended,
+    /// `first`'s before `second`'s). With one core the two run one after the other.
+    static func both<A, B>(_ first: () throws -> A, _ second: @escaping () throws -> B) throws -> (A, B) {
+        guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return (try first(), try second()) }
+        let other = BackgroundResult(second)
+        Thread { other.run() }.start()
+        let a = Result { try first() }
+        let b = other.wait()
+        return (try a.get(), try b.get())
+    }
+}
+
+/// The thread half of `Parallel.both`. `@unchecked Sendable`: `body` runs on that thread only,
+/// and `result` is set before `done` is signalled and read only after waiting on it.
+private final class BackgroundResult<Value>: @unchecked Sendable {
+    private let body: () throws -> Value
+    private var result: Result<Value, Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping () throws -> Value) { self.body = body }
+
+    func run() {
+        result = Result { try body() }
+        done.signal()
+    }
+
+    func wait() -> Result<Value, Error> {
+        done.wait()
+        return result ?? .failure(CancellationError())
+    }
+}

@@ -24,13 +24,20 @@ public final class EmbeddingModel {
     /// (±initRange/dimension; gensim 4 uses 1.0).
     /// Both tables are made `forTraining` (room to spread their rows to whole cache lines).
     public convenience init(vocabularySize: Int, dimension: Int, seed: UInt64, initRange: Float = 0.5) {
-        let input = EmbeddingMatrix(rows: vocabularySize, dimension: dimension, forTraining: true)
-        var rng = Word2VecRandom(seed: seed, worker: -1)
-        let scale = 2 * initRange / Float(dimension)
-        input.withUnsafeMutableBufferPointer { p in
-            for i in p.indices { p[i] = (rng.unitFloat() - 0.5) * scale }
+        func makeInput() -> EmbeddingMatrix {
+            let input = EmbeddingMatrix(rows: vocabularySize, dimension: dimension, forTraining: true)
+            var rng = Word2VecRandom(seed: seed, worker: -1)
+            let scale = 2 * initRange / Float(dimension)
+            input.withUnsafeMutableBufferPointer { p in
+                for i in p.indices { p[i] = (rng.unitFloat() - 0.5) * scale }
+            }
+            return input
         }
-        self.init(inputVectors: input, outputVectors: EmbeddingMatrix(rows: vocabularySize, dimension: dimension, forTraining: true))
+        func makeOutput() -> EmbeddingMatrix { EmbeddingMatrix(rows: vocabularySize, dimension: dimension, forTraining: true) }
+        // The output table is made (zeroed) on a second thread while the input one is filled
+        // (neither throws, so the sequential fallback is never taken).
+        let (input, output) = (try? Parallel.both(makeInput, makeOutput)) ?? (makeInput(), makeOutput())
+        self.init(inputVectors: input, outputVectors: output)
     }
 }
 
