@@ -31,10 +31,12 @@ let package = Package(
         // The training kernels' inner loops (SGNS pair and batch, CBOW), in C: one binary carries an
         // AVX2+FMA build and a portable one and picks at run time (see include/train_kernels.h).
         .target(name: "CTrainKernels"),
+        // The store's one call Glibc does not offer Swift (sync_file_range, a GNU extension).
+        .target(name: "CStoreSupport"),
         // The generic engine: experiment spec, graph, store, staleness, progress. Knows nothing of word2vec.
         .target(
             name: "Pipeline",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CStoreSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The word2vec stages and kernels.
         .target(

@@ -71,6 +71,29 @@ struct StoreTests {
         #expect(try c.read(UInt64.self) == 9)
     }
 
+    /// A stage's outputs are finished together (their fsyncs overlap) before any is moved into
+    /// place; a finished writer still commits to the same object, or, abandoned, leaves no file.
+    @Test func outputsFinishedTogetherThenCommittedOrAbandoned() throws {
+        let s = try Sandbox()
+        func writer(_ value: UInt64) throws -> ArtifactWriter {
+            let w = try s.store.makeWriter(kind: "demo", formatVersion: 1)
+            try w.write(value)
+            return w
+        }
+        let reference = try s.store.commit(try writer(1))
+        let (a, b) = (try writer(1), try writer(2))
+        try ArtifactWriter.finishAll([a, b])
+        #expect(FileManager.default.fileExists(atPath: a.temporaryPath) && FileManager.default.fileExists(atPath: b.temporaryPath))
+        #expect(try s.store.commit(a).digest == reference.digest)
+        #expect(s.store.checkObject(reference.digest, forceVerify: true) == .ok)
+        b.abandon()
+        #expect(!FileManager.default.fileExists(atPath: b.temporaryPath))
+        let c = try writer(3)
+        try ArtifactWriter.finishAll([c])
+        c.abandon()
+        #expect(!FileManager.default.fileExists(atPath: c.temporaryPath))
+    }
+
     @Test func readersRefuseWrongKindNewerVersionTruncationAndCorruption() throws {
         let s = try Sandbox()
         let w = try s.store.makeWriter(kind: "demo", formatVersion: 2)

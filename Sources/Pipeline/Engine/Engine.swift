@@ -249,6 +249,13 @@ public final class Engine {
                                provenance: experiment.provenance(of: stage))
         }
         var outputs: [String: OutputRecord] = [:]
+        // Every output's fsync at once, then each is moved into place.
+        do {
+            try ArtifactWriter.finishAll(stage.type.outputs.compactMap { context.writers[$0.name] })
+        } catch {
+            context.abandonAll()
+            throw error
+        }
         for spec in stage.type.outputs {
             guard let writer = context.writers[spec.name] else {
                 context.abandonAll()

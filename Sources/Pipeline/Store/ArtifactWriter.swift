@@ -1,3 +1,4 @@
+import CStoreSupport
 import Crypto
 import Dispatch
 import Foundation
@@ -19,6 +20,7 @@ public final class ArtifactWriter {
     private let capacity = 1 << 20
     public private(set) var payloadLength: UInt64 = 0
     private var finished = false
+    private var finishedHeader: ArtifactHeader?
 
     init(kind: String, formatVersion: UInt16, temporaryPath: String) throws {
         self.kind = kind
@@ -41,7 +43,22 @@ public final class ArtifactWriter {
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         try ArtifactWriter.writeAll(bytes, fd: fd, path: temporaryPath)
+        written += Int64(bytes.count)
+        if written - writebackStart >= ArtifactWriter.writebackBatch {
+            _ = w2v_start_writeback(fd, writebackStart, written - writebackStart)
+            writebackStart = written
+        }
     }
+
+    /// Bytes in the file so far (header placeholder included), and where the part whose
+    /// writeback has not been started begins.
+    private var written: Int64 = 0
+    private var writebackStart: Int64 = 0
+    /// Once this many bytes are written and not yet on their way to the device, their writeback
+    /// is started (`w2v_start_writeback`), so `finish()`'s fsync waits for little more than the
+    /// tail: on the AMD VM (2026-12-04) a 56 MB file's fsync took ~22 ms, ~0.2–7 ms when
+    /// writeback had been started ~20 ms before.
+    static let writebackBatch: Int64 = 8 << 20
 
     fileprivate static func writeAll(_ bytes: UnsafeRawBufferPointer, fd: Int32, path: String) throws {
         var offset = 0
@@ -77,11 +94,13 @@ public final class ArtifactWriter {
             try writeAll(bytes)
             return
         }
-        let job = BackgroundWrite(fd: fd, path: temporaryPath, bytes: bytes)
+        let job = BackgroundWrite(fd: fd, path: temporaryPath, bytes: bytes, writebackFrom: writebackStart, at: written)
         Thread { job.run() }.start()
         hasher.update(bufferPointer: bytes)
         job.done.wait()   // `bytes` stays the caller's until the write has ended
         if let error = job.error { throw error }
+        written += Int64(bytes.count)
+        writebackStart = written
     }
 
     /// Appends raw bytes to the payload.
@@ -140,8 +159,10 @@ public final class ArtifactWriter {
         try align()
     }
 
-    /// Writes the header, fsyncs and closes. Returns the header (whose digest names the object).
+    /// Writes the header, fsyncs and closes. Returns the header (whose digest names the object);
+    /// once it has succeeded, a second call returns the same header and does nothing.
     func finish() throws -> ArtifactHeader {
+        if let finishedHeader { return finishedHeader }
         try flush()
         let digest = Array(hasher.finalize())
         let header = ArtifactHeader(kind: kind, formatVersion: formatVersion, payloadLength: payloadLength, payloadSHA256: digest)
@@ -151,15 +172,37 @@ public final class ArtifactWriter {
         guard fsync(fd) == 0 else { throw StoreError.io(operation: "fsync", path: temporaryPath, errno: errno) }
         close(fd)
         finished = true
+        finishedHeader = header
         return header
     }
 
-    /// Drops the temporary file.
+    /// Finishes `writers` (each `finish()`: header, fsync, close) at the same time, one thread
+    /// each, so their fsyncs overlap (on the AMD VM, 2026-12-04: a 56 MB and a 28 MB file
+    /// ~33–49 ms one after the other, ~27–35 ms together). Throws the first writer's error, after all have ended.
+    static func finishAll(_ writers: [ArtifactWriter]) throws {
+        guard writers.count > 1 else {
+            for w in writers { _ = try w.finish() }
+            return
+        }
+        let jobs = writers.map { BackgroundFinish($0) }
+        for job in jobs.dropFirst() { Thread { job.run() }.start() }
+        jobs[0].run()
+        for job in jobs {
+            job.done.wait()
+        }
+        if let error = jobs.lazy.compactMap({ $0.error }).first { throw error }
+    }
+
+    /// Drops the temporary file (also one finished but not yet moved into the store, when
+    /// another output of the stage failed to finish).
     func abandon() {
         if !finished {
             close(fd)
             unlink(temporaryPath)
             finished = true
+        } else if finishedHeader != nil {
+            unlink(temporaryPath)
+            finishedHeader = nil
         }
     }
 }
@@ -172,16 +215,40 @@ private final class BackgroundWrite: @unchecked Sendable {
     let path: String
     let bytes: UnsafeRawBufferPointer
     let done = DispatchSemaphore(value: 0)
+    let writebackFrom: Int64, offset: Int64
     var error: Error?
 
-    init(fd: Int32, path: String, bytes: UnsafeRawBufferPointer) {
+    /// `bytes` go to the file at `offset` (where its end is); writeback is then started from `writebackFrom`.
+    init(fd: Int32, path: String, bytes: UnsafeRawBufferPointer, writebackFrom: Int64, at offset: Int64) {
         self.fd = fd
         self.path = path
         self.bytes = bytes
+        self.writebackFrom = writebackFrom
+        self.offset = offset
     }
 
     func run() {
-        do { try ArtifactWriter.writeAll(bytes, fd: fd, path: path) } catch { self.error = error }
+        do {
+            try ArtifactWriter.writeAll(bytes, fd: fd, path: path)
+            _ = w2v_start_writeback(fd, writebackFrom, offset + Int64(bytes.count) - writebackFrom)
+        } catch {
+            self.error = error
+        }
+        done.signal()
+    }
+}
+
+/// One writer of `ArtifactWriter.finishAll`, finished on its own thread. `@unchecked Sendable`:
+/// the writer is touched only by that thread until `done` is signalled, and `error` is read after.
+private final class BackgroundFinish: @unchecked Sendable {
+    let writer: ArtifactWriter
+    let done = DispatchSemaphore(value: 0)
+    var error: Error?
+
+    init(_ writer: ArtifactWriter) { self.writer = writer }
+
+    func run() {
+        do { _ = try writer.finish() } catch { self.error = error }
         done.signal()
     }
 }

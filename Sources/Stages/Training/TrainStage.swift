@@ -118,18 +118,22 @@ public enum TrainStage: Stage {
         }, isCancelled: { cancellation.isCancelled })
         let writeStarted = DispatchTime.now().uptimeNanoseconds
         let modelOut = try context.output("model", formatVersion: ModelState.formatVersion)
-        try ModelState.write(to: modelOut, model: model, configuration: config)
+        let embOut = try context.output("embeddings", formatVersion: EmbeddingTable.formatVersion)
         let provenance: [String: JSONValue] = [
             "model": .string(config.model.rawValue), "dim": .integer(Int64(config.dimension)),
             "window": .integer(Int64(config.window)), "negatives": .integer(Int64(config.negativeSamples)),
             "epochs": .integer(Int64(model.epochsTrained)), "min_count": .integer(Int64(vocab.minCount)),
             "t": .number(subsample.threshold), "learning_rate": .number(Double("\(config.learningRate)") ?? Double(config.learningRate)),
         ]
-        let embOut = try context.output("embeddings", formatVersion: EmbeddingTable.formatVersion)
-        try model.inputVectors.withUnsafeBufferPointer {
-            try EmbeddingTable.write(to: embOut, words: vocab.words.strings(), counts: Array(vocab.counts),
-                                     dimension: config.dimension, vectors: $0, provenance: provenance)
-        }
+        let words = vocab.words.strings(), counts = Array(vocab.counts)
+        // The two artifacts at the same time (each one's SHA-256 is a single stream); both only
+        // read the tables.
+        _ = try Parallel.both({ try ModelState.write(to: modelOut, model: model, configuration: config) }, {
+            try model.inputVectors.withUnsafeBufferPointer {
+                try EmbeddingTable.write(to: embOut, words: words, counts: counts, dimension: config.dimension,
+                                         vectors: $0, provenance: provenance)
+            }
+        })
         let writeSeconds = since(writeStarted)
         // The work around the epochs (inputs mapped and checked, tables made; the rows packed
         // back; both artifacts written: all of this stage's time but the epochs'), against one
