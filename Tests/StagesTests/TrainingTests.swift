@@ -487,7 +487,16 @@ func prefetchingTheNextRowsChangesNothing(dim: Int) {
         #expect(v.isFinite && v > 0)
     }
     #expect((p.coreToCoreRoundTripNs != nil) == (p.cores >= 2))
-    #expect(p.report.contains("Gflop/s") && p.report.contains("GB/s"))
+    for v in [p.freshMemoryGBps, p.rewrittenMemoryGBps] {
+        #expect(v.map { $0.isFinite && $0 > 0 } == true)
+    }
+    #expect(p.report.contains("Gflop/s") && p.report.contains("GB/s") && p.report.contains("fresh memory"))
+    // A probe saved before the fresh-memory figures existed still reads.
+    var old = try! JSONSerialization.jsonObject(with: JSONEncoder().encode(p)) as! [String: Any]
+    old.removeValue(forKey: "freshMemoryGBps")
+    old.removeValue(forKey: "rewrittenMemoryGBps")
+    let decoded = try? JSONDecoder().decode(MachineProbe.self, from: JSONSerialization.data(withJSONObject: old))
+    #expect(decoded?.freshMemoryGBps == nil && decoded?.cores == p.cores)
 }
 
 // MARK: training

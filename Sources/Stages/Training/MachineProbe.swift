@@ -20,6 +20,14 @@ public struct MachineProbe: Codable, Sendable {
     /// thread holds costs), ns; nil on one core. On a VM this moves with where the host puts the
     /// virtual CPUs (55–405 ns seen on one 2-vCPU VM within seconds).
     public var coreToCoreRoundTripNs: Double?
+    /// Writing memory the process has just been given (the first touch of each page, in 2 MB
+    /// pages where the kernel has them, as the training tables are made), and the same memory
+    /// written again, GB/s. On a VM whose host takes freed memory back (free page reporting),
+    /// the first touch also waits for the host to provide each page: 0.5 GB/s against 10 GB/s
+    /// rewritten on the AMD VM of 2026-12-04, ~2 ms a MB, which new tables, replicas and the
+    /// page cache of written artifacts all pay. Nil in a probe saved before it was measured.
+    public var freshMemoryGBps: Double?
+    public var rewrittenMemoryGBps: Double?
 
     /// Runs the probe; `scale` shortens it for tests (1 = the full probe, about a second).
     public static func measure(scale: Double = 1) -> MachineProbe {
@@ -54,9 +62,17 @@ public struct MachineProbe: Codable, Sendable {
         let fmaAll = best(3) { let (s, flops) = parallel(cores) { _ in var k: Float = 0; return w2v_probe_fma(isa.code, steps, &k) }; return flops / s / 1e9 }
 
         let floats = max(1 << 16, Int(Double(64 << 20) * min(1, scale)))   // 256 MB at full scale
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+        // Fresh memory: mapped here, first written by the initialisation, then written again.
+        let fresh = LargeBuffer(bytes: floats * 4, hugePages: true)
+        let buffer = fresh?.typed(Float.self) ?? UnsafeMutablePointer<Float>.allocate(capacity: floats)
+        let touch0 = now()
         buffer.initialize(repeating: 1, count: floats)
-        defer { buffer.deallocate() }
+        let touch1 = now()
+        buffer.update(repeating: 1, count: floats)
+        let touch2 = now()
+        let freshGBps = fresh == nil ? nil : Double(floats * 4) / Double(max(1, touch1 - touch0))
+        let rewrittenGBps = Double(floats * 4) / Double(max(1, touch2 - touch1))
+        defer { withExtendedLifetime(fresh) { if fresh == nil { buffer.deallocate() } } }
         let shared = UnsafePointer(buffer)
         nonisolated(unsafe) let base = shared
         func read(_ threads: Int) -> Double {
@@ -95,7 +111,7 @@ public struct MachineProbe: Codable, Sendable {
         }
         return MachineProbe(kernelISA: isa.rawValue, cores: cores, gflopsOneCore: fma1, gflopsAllCores: fmaAll,
                             readGBpsOneCore: read1, readGBpsAllCores: readAll, memoryLatencyNs: latency,
-                            coreToCoreRoundTripNs: c2c)
+                            coreToCoreRoundTripNs: c2c, freshMemoryGBps: freshGBps, rewrittenMemoryGBps: rewrittenGBps)
     }
 
     /// The probe as text, one measurement per line.
@@ -108,6 +124,10 @@ public struct MachineProbe: Codable, Sendable {
         ]
         if let c2c = coreToCoreRoundTripNs {
             lines.append(String(format: "core to core:       %.0f ns per cache-line round trip", c2c))
+        }
+        if let freshMemoryGBps, let rewrittenMemoryGBps {
+            lines.append(String(format: "fresh memory:       %.1f GB/s written the first time (%.1f ms a MB), %.1f GB/s written again",
+                                freshMemoryGBps, 1e3 / (freshMemoryGBps * 1e3), rewrittenMemoryGBps))
         }
         return lines.joined(separator: "\n")
     }
