@@ -7,7 +7,8 @@
 
 Every tool trains on the same bytes (the zip member extracted once) with the same
 hyperparameters (dim 100, window 5, K 5, min_count 5, t 1e-4, threads, epochs); the runs are
-interleaved (A B C D, A B C D, ...) after one excluded warm-up of w2v-pipe. Every tool's
+interleaved (A B C D, B C D A, ... for w2v-pipe's variants, then the peers) after one excluded
+warm-up of w2v-pipe. Every tool's
 vectors are exported as word2vec binary and scored by the same `w2v-pipe evaluate`.
 See bench/README.md for what is timed how.
 
@@ -779,9 +780,19 @@ def main():
         total = sum(1 for _ in range(args.repeats) for m in models for t in runnable if not (t == "w2v-pipe-pair" and m != "sgns"))
         n = 0
         sgns_vectors = sgns_exp = None
+        def round_order(rep):
+            """This round's order: the w2v-pipe variants rotated by one each round, then the peers.
+            The first run after a long peer run gets memory the host has taken back (the probe's
+            fresh memory: ~2 ms a MB on a VM with free page reporting), the ones right after it
+            memory just freed; rotating spreads that over the variants instead of always
+            charging it to the same one."""
+            variants = [t for t in runnable if t in PIPE_VARIANTS]
+            k = rep % len(variants) if variants else 0
+            return variants[k:] + variants[:k] + [t for t in runnable if t not in PIPE_VARIANTS]
+
         for rep in range(args.repeats):
             for model in models:
-                for tool in runnable:
+                for tool in round_order(rep):
                     if tool == "w2v-pipe-pair" and model != "sgns":
                         continue
                     n += 1
