@@ -12,7 +12,9 @@ struct ProbeCommand: ParsableCommand {
         moving rows between memory, caches and cores. The probe measures each ceiling so a words/s figure \
         can be read against them; bench/run.py prints its roofline next to each tool's speed. On a shared or \
         virtual machine the figures move between runs (the core-to-core round trip most of all): probe again \
-        beside the runs you compare.
+        beside the runs you compare. "fresh memory" is the first write to memory the process has just been \
+        given against writing it again: where the host takes freed memory back (a VM with free page \
+        reporting) the first is tens of times slower, and every new table, replica and written artifact pays it.
 
         Examples:
           w2v-pipe probe
