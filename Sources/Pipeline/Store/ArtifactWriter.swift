@@ -86,8 +86,8 @@ public final class ArtifactWriter {
     /// Hashes and writes `bytes` (already flushed past the buffer): on two threads at once when
     /// it is large. Hashing (SHA-256, ~1.7 GB/s on a Zen 4 core) and copying into the page cache
     /// take comparable time, so a large table is written in about the time of the slower one
-    /// rather than of both (on a 2-vCPU VM, 2026-12-04: a 56 MB model ~45 → ~33 ms into warm
-    /// pages; fresh pages cost the hypervisor ~2 ms per MB either way).
+    /// rather than of both (on a 2-vCPU VM, 2026-12-04: a 56 MB model ~45–48 → ~32–42 ms into
+    /// warm pages; fresh pages cost the hypervisor ~2 ms per MB either way).
     private func hashAndWrite(_ bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count >= ArtifactWriter.concurrentWriteThreshold, ProcessInfo.processInfo.activeProcessorCount > 1 else {
             hasher.update(bufferPointer: bytes)

@@ -23,8 +23,8 @@ public struct MachineProbe: Codable, Sendable {
     /// Writing memory the process has just been given (the first touch of each page, in 2 MB
     /// pages where the kernel has them, as the training tables are made), and the same memory
     /// written again, GB/s. On a VM whose host takes freed memory back (free page reporting),
-    /// the first touch also waits for the host to provide each page: 0.5 GB/s against 10 GB/s
-    /// rewritten on the AMD VM of 2026-12-04, ~2 ms a MB, which new tables, replicas and the
+    /// the first touch also waits for the host to provide each page: 0.35–0.67 GB/s against
+    /// 21–26 GB/s rewritten on the AMD VM of 2026-12-04 (~2 ms a MB) after a quiet spell, which new tables, replicas and the
     /// page cache of written artifacts all pay. Nil in a probe saved before it was measured.
     public var freshMemoryGBps: Double?
     public var rewrittenMemoryGBps: Double?
