@@ -501,12 +501,13 @@ func prefetchingTheNextRowsChangesNothing(dim: Int) {
 
 // MARK: training
 
-func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int = 1, replicaMergeWords: Int? = nil) throws {
+func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int = 1, replicaMergeWords: Int? = nil,
+                         replicaRows: Int? = nil) throws {
     let groupSize = 10, vocab = 2 * groupSize
     let tokens = groupedCorpus(tokens: 30_000, groupSize: groupSize, run: 40, seed: 11)
     let config = TrainingConfiguration(model: kind, dimension: 16, window: 4, negativeSamples: 5, epochs: 4,
                                        threads: threads, seed: 5, batchedNegatives: batched,
-                                       replicaMergeWords: replicaMergeWords)
+                                       replicaMergeWords: replicaMergeWords, replicaRows: replicaRows)
     let (model, result) = try trainIdentity(tokens: tokens, vocab: vocab, config: config)
     #expect(result.lossCurve.count >= 10)
     // Untrained (output vectors zero) the loss is (K+1)·ln 2 per pair.
@@ -545,6 +546,8 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     for (kind, batched) in [(ModelKind.sgns, true), (.sgns, false), (.cbow, true)] {
         try checkGroupStructure(kind, batched: batched, threads: 2, replicaMergeWords: 1_000)
         try checkGroupStructure(kind, batched: batched, threads: 3)
+        // A replica of the 6 most frequent words' rows, the other 14 shared by the workers.
+        try checkGroupStructure(kind, batched: batched, threads: 2, replicaMergeWords: 1_000, replicaRows: 6)
     }
 }
 
@@ -561,7 +564,8 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
                 output.withUnsafeMutableBufferPointer { outBuf in
                     let tables = TrainingTables(input: inBuf.baseAddress!, inputStride: rowStride, output: outBuf.baseAddress!,
                                                 outputStride: rowStride, rows: rows)
-                    guard let replica = ReplicaTables(tables: tables) else { Issue.record("no memory"); return }
+                    guard let replica = ReplicaTables(tables: tables, rows: rows) else { Issue.record("no memory"); return }
+                    #expect(replica.rows == rows)
                     replica.take(from: tables)
                     for i in 0..<n {
                         #expect(replica.inputLocal[i] == inBuf[i] && replica.inputBase[i] == inBuf[i])
@@ -616,20 +620,43 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     let cbow = TrainingConfiguration(model: .cbow, dimension: 100, threads: 2)
     #expect(cbow.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 500_000)
     #expect(cbow.replicaInterval(vocabularySize: 70_000, epochWords: 1_600_000, physicalMemory: 16 * gib) == 100_000)
-    // 70k rows × 112 floats × 4 copies ≈ 125 MB: over an eighth of 512 MB, under one of 2 GiB.
-    #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: gib / 2) == 0)
+    // 70k rows × 112 floats × 4 copies ≈ 125 MB: under an eighth of 2 GiB, so the whole
+    // vocabulary; over an eighth of 512 MB (64 MB), so the 37,449 rows that fit.
+    #expect(auto.replicaRowCount(vocabularySize: 70_000, physicalMemory: 2 * gib) == 70_000)
     #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 2 * gib) == 1_000_000)
-    // 1M words at dim 300: 4.9 GB a replica, over the 1 GiB cap whatever the machine.
-    #expect(TrainingConfiguration(dimension: 300, threads: 2)
-        .replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 1 << 40) == 0)
+    #expect(auto.replicaRowCount(vocabularySize: 70_000, physicalMemory: gib / 2) == (gib / 16) / (112 * 4 * 4))
+    #expect(auto.replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: gib / 2) == 1_000_000)
+    // 1M words at dim 300 (304 floats a row): 4.9 GB a replica, over the 1 GiB cap whatever the
+    // machine: the 220,752 most frequent words' rows.
+    let wide = TrainingConfiguration(dimension: 300, threads: 2)
+    #expect(wide.replicaRowCount(vocabularySize: 1_000_000, physicalMemory: 1 << 40) == (1 << 30) / (304 * 4 * 4))
+    #expect(wide.replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 1 << 40) == 1_000_000)
+    #expect(wide.replicaMemoryError(vocabularySize: 1_000_000, physicalMemory: 1 << 40) == nil)
+    // Fewer than 4,096 rows would fit (63 replicas in 1 GiB: 3,504 rows each): no replicas by
+    // default, unless the vocabulary is that small.
+    let many = TrainingConfiguration(dimension: 300, threads: 64)
+    #expect(many.replicaRowCount(vocabularySize: 1_000_000, physicalMemory: 16 * gib) == 3_504)
+    #expect(many.replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 0)
+    #expect(many.replicaInterval(vocabularySize: 3_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 17_000_000 / (64 * 8))
+    #expect(TrainingConfiguration(dimension: 300, threads: 64, replicaRows: 1_000)
+        .replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 17_000_000 / (64 * 8))
+    // An explicit row count is kept (within the vocabulary).
+    #expect(TrainingConfiguration(dimension: 100, threads: 2, replicaRows: 5_000)
+        .replicaRowCount(vocabularySize: 70_000, physicalMemory: 16 * gib) == 5_000)
+    #expect(TrainingConfiguration(dimension: 100, threads: 2, replicaRows: 500_000)
+        .replicaRowCount(vocabularySize: 70_000, physicalMemory: 16 * gib) == 70_000)
     #expect(TrainingConfiguration(dimension: 100, threads: 1)
         .replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 0)
-    // An explicit interval may ask for more than the default's budget, but not for more than
-    // half the machine's memory: 63 threads' replicas of 1M words at dim 300 are 300 GB.
-    let greedy = TrainingConfiguration(dimension: 300, threads: 64, replicaMergeWords: 100_000)
+    // An explicit row count may ask for more than the default's budget, but not for more than
+    // half the machine's memory: 63 threads' replicas of 1M words at dim 300 are 300 GB. An
+    // explicit interval alone keeps to the budget.
+    let greedy = TrainingConfiguration(dimension: 300, threads: 64, replicaMergeWords: 100_000, replicaRows: 1_000_000)
     #expect(greedy.replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 100_000)
     let why = try #require(greedy.replicaMemoryError(vocabularySize: 1_000_000, physicalMemory: 16 * gib))
-    #expect(why.contains("63 thread(s)") && why.contains("replica_merge_words 0"), "\(why)")
+    #expect(why.contains("63 thread(s)") && why.contains("replica_rows") && why.contains("replica_merge_words 0"), "\(why)")
+    #expect(TrainingConfiguration(dimension: 300, threads: 64, replicaMergeWords: 100_000)
+        .replicaMemoryError(vocabularySize: 1_000_000, physicalMemory: 16 * gib) == nil)
+    #expect(throws: TrainingError.self) { _ = try trainIdentity(tokens: tokens, vocab: 16, config: TrainingConfiguration(replicaRows: 0)) }
     #expect(TrainingConfiguration(dimension: 100, threads: 2, replicaMergeWords: 100_000)
         .replicaMemoryError(vocabularySize: 70_000, physicalMemory: 16 * gib) == nil)
     #expect(throws: TrainingError.self) { _ = try trainIdentity(tokens: tokens, vocab: 16, config: TrainingConfiguration(replicaMergeWords: -1)) }
@@ -1099,4 +1126,20 @@ func spreadRowsTrainExactlyAsPackedRows(variant: (ModelKind, Bool)) throws {
     #expect(throws: Boom(side: 1)) {
         _ = try Parallel.both({ () throws -> Int in throw Boom(side: 1) }, { () throws -> Int in throw Boom(side: 2) })
     }
+}
+
+@Test func threadingSummarySaysWhatTheThreadsShare() throws {
+    let tokens = groupedCorpus(tokens: 10_000, groupSize: 8, run: 30, seed: 2)
+    func summary(_ config: TrainingConfiguration) throws -> String? {
+        let corpus = TrainingCorpus(tokens: tokens, remap: (0..<UInt32(16)).map { $0 }, counts: counts(of: tokens, vocab: 16),
+                                    keepProbability: [Float](repeating: 1, count: 16))
+        return try Trainer(configuration: config, corpus: corpus).threadingSummary
+    }
+    #expect(try summary(TrainingConfiguration(dimension: 12, threads: 1)) == nil)
+    let all = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 2)))
+    #expect(all.contains("thread 2 trains a replica of all 16 rows"), "\(all)")
+    let some = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 3, replicaRows: 5)))
+    #expect(some.contains("threads 2–3 each train") && some.contains("the 5 most frequent words' rows (of 16; the rest shared)"), "\(some)")
+    let shared = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 2, replicaMergeWords: 0)))
+    #expect(shared.contains("shared tables (Hogwild)") && shared.contains("16 most frequent"), "\(shared)")
 }

@@ -75,6 +75,23 @@ public struct Trainer {
         sigmoid = SigmoidTable()
     }
 
+    /// How the workers share the tables, in a line for the stage's notes (nil with one thread).
+    public var threadingSummary: String? {
+        let cfg = configuration, v = corpus.vocabularySize
+        guard cfg.threads > 1 else { return nil }
+        let interval = cfg.replicaInterval(vocabularySize: v, epochWords: wordTokenCount)
+        guard interval > 0 else {
+            let hot = cfg.stagedRows(vocabularySize: v)
+            return "\(cfg.threads) threads write the shared tables (Hogwild), each with its own copy of the \(Format.grouped(hot)) most frequent words' output rows"
+        }
+        let rows = cfg.replicaRowCount(vocabularySize: v)
+        let stride = EmbeddingMatrix.lineStride(dimension: cfg.dimension)
+        let bytes = 4 * rows * stride * 4
+        let which = rows >= v ? "all \(Format.grouped(v)) rows" : "the \(Format.grouped(rows)) most frequent words' rows (of \(Format.grouped(v)); the rest shared)"
+        let who = cfg.threads == 2 ? "thread 2 trains" : "threads 2–\(cfg.threads) each train"
+        return "\(who) a replica of \(which) of both tables (\(Format.bytes(bytes)) each), merged every \(Format.grouped(interval)) words read, the \(Format.grouped(min(rows, Trainer.replicaHotRows))) hottest \(Trainer.replicaHotMergesPerMerge)× as often"
+    }
+
     /// A freshly initialised model (word2vec.c initialisation, seeded by `configuration.seed`).
     public static func makeModel(vocabularySize: Int, configuration: TrainingConfiguration) -> EmbeddingModel {
         EmbeddingModel(vocabularySize: vocabularySize, dimension: configuration.dimension, seed: configuration.seed,
@@ -117,9 +134,10 @@ public struct Trainer {
             if let problem = cfg.replicaMemoryError(vocabularySize: tables.rows) {
                 throw TrainingError.invalidConfiguration(problem)
             }
+            let rows = cfg.replicaRowCount(vocabularySize: tables.rows)
             for _ in 1..<cfg.threads {
-                guard let r = ReplicaTables(tables: tables) else {
-                    let mb = ReplicaTables.bytes(tables: tables) >> 20
+                guard let r = ReplicaTables(tables: tables, rows: rows) else {
+                    let mb = ReplicaTables.bytes(tables: tables, rows: rows) >> 20
                     throw TrainingError.invalidConfiguration(
                         "no memory for the replicas of \(cfg.threads - 1) worker(s) (\(mb) MB each); use fewer threads or replica_merge_words 0")
                 }
@@ -178,29 +196,35 @@ struct TrainingTables {
     let rows: Int
 }
 
-/// One worker's replica of both tables (`TrainingConfiguration.replicaMergeWords`): the rows it
-/// trains (`local`) and the shared values it last took (`base`, what its changes are measured
-/// from), laid out as the shared tables are. Touched only by its worker's thread.
+/// One worker's replica of the first `rows` rows of both tables, the most frequent words'
+/// (`TrainingConfiguration.replicaMergeWords`, `replicaRows`): the rows it trains (`local`) and
+/// the shared values it last took (`base`, what its changes are measured from), laid out as the
+/// shared tables are. Touched only by its worker's thread. The worker writes the other rows in
+/// the shared tables.
 final class ReplicaTables: @unchecked Sendable {
     private let buffer: LargeBuffer
     let inputLocal, inputBase, outputLocal, outputBase: UnsafeMutablePointer<Float>
+    /// Rows of each table held (the first ones).
+    let rows: Int
     /// Floats in each input copy, and in each output copy.
     let inputFloats, outputFloats: Int
 
     /// Floats of whole 4 KB pages that hold `floats` floats (each copy starts on its own page).
     private static func pageFloats(_ floats: Int) -> Int { (floats + 1023) / 1024 * 1024 }
 
-    /// Bytes of one replica for `tables`: two copies of each table, each on whole pages.
-    static func bytes(tables: TrainingTables) -> Int {
-        4 * (2 * pageFloats(tables.rows * tables.inputStride) + 2 * pageFloats(tables.rows * tables.outputStride))
+    /// Bytes of one replica of `rows` rows of `tables`: two copies of each, each on whole pages.
+    static func bytes(tables: TrainingTables, rows: Int) -> Int {
+        4 * (2 * pageFloats(rows * tables.inputStride) + 2 * pageFloats(rows * tables.outputStride))
     }
 
     /// Nil when the memory cannot be mapped. The copies are filled by `take(from:)`.
-    init?(tables: TrainingTables) {
-        guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables), hugePages: true) else { return nil }
+    init?(tables: TrainingTables, rows: Int) {
+        let rows = max(1, min(rows, tables.rows))
+        guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables, rows: rows), hugePages: true) else { return nil }
         buffer = b
-        inputFloats = tables.rows * tables.inputStride
-        outputFloats = tables.rows * tables.outputStride
+        self.rows = rows
+        inputFloats = rows * tables.inputStride
+        outputFloats = rows * tables.outputStride
         let p = b.typed(Float.self)
         inputLocal = p
         inputBase = p + ReplicaTables.pageFloats(inputFloats)
@@ -223,7 +247,7 @@ final class ReplicaTables: @unchecked Sendable {
     /// words: the vocabulary is sorted by count). Starts `startFraction` of the way into them, so
     /// workers merging at once are rarely on the same rows.
     func merge(into tables: TrainingTables, rows: Int, startFraction: Double) {
-        let rows = min(rows, tables.rows)
+        let rows = min(rows, self.rows)
         let first = min(rows, Int(Double(rows) * startFraction))
         func rotated(_ shared: UnsafeMutablePointer<Float>, _ local: UnsafeMutablePointer<Float>,
                      _ base: UnsafeMutablePointer<Float>, _ stride: Int) {
@@ -519,17 +543,30 @@ final class TrainingJob: @unchecked Sendable {
         let hotMergeEvery = max(1, mergeEvery / Trainer.replicaHotMergesPerMerge)
         let replicaHotRows = Trainer.replicaHotRows
         var sinceMerge = 0, sinceHotMerge = 0
-        let inPtr = replica?.inputLocal ?? tables.input, outPtr = replica?.outputLocal ?? tables.output
+        // Where a word's rows are: below `inSplit` (input) and `outSplit` (output) in this
+        // worker's own copy (`inLocal`, `outLocal`: its replica's, or its staged hot output rows),
+        // the others in the shared tables (no replica: `inSplit` 0).
+        let inShared = tables.input, outShared = tables.output
+        let inSplit = replica?.rows ?? 0, outSplit = replica?.rows ?? hot
+        let inLocal = replica?.inputLocal ?? inShared, outLocal = replica?.outputLocal ?? staged
         tokens.withUnsafeBufferPointer { tokenBuf in
         tokenInfo.withUnsafeBufferPointer { infoBuf in
             alias.withSampler { sampler in
                 sigmoid.withView { sig in
                     let tokens = tokenBuf.baseAddress!, tokenInfo = infoBuf.baseAddress!
+                    @inline(__always)
+                    func inRow(_ w: Int32) -> UnsafeMutablePointer<Float> {
+                        (Int(w) < inSplit ? inLocal : inShared) + Int(w) &* inStride
+                    }
+                    @inline(__always)
+                    func outRow(_ w: Int32) -> UnsafeMutablePointer<Float> {
+                        (Int(w) < outSplit ? outLocal : outShared) + Int(w) &* outStride
+                    }
                     let hotFloats = hot &* outStride
                     let local = staged, base = staged + hotFloats
                     if hot > 0 {
-                        local.update(from: outPtr, count: hotFloats)
-                        base.update(from: outPtr, count: hotFloats)
+                        local.update(from: outShared, count: hotFloats)
+                        base.update(from: outShared, count: hotFloats)
                     }
                     // Adds this worker's changes to the shared rows and takes the others' (at every
                     // sync, so before the epoch ends). Worker w starts at its own offset, so two
@@ -539,13 +576,9 @@ final class TrainingJob: @unchecked Sendable {
                     let mergeStart = hot > 0 ? (hot * worker / threads) &* outStride : 0
                     func merge() {
                         guard hot > 0 else { return }
-                        Kernels.mergeStaged(shared: outPtr + mergeStart, local: local + mergeStart, base: base + mergeStart,
+                        Kernels.mergeStaged(shared: outShared + mergeStart, local: local + mergeStart, base: base + mergeStart,
                                             count: hotFloats - mergeStart)
-                        Kernels.mergeStaged(shared: outPtr, local: local, base: base, count: mergeStart)
-                    }
-                    @inline(__always)
-                    func outRow(_ w: Int32) -> UnsafeMutablePointer<Float> {
-                        Int(w) < hot ? local + Int(w) &* outStride : outPtr + Int(w) &* outStride
+                        Kernels.mergeStaged(shared: outShared, local: local, base: base, count: mergeStart)
                     }
                     var pos = first.lowerBound, end = first.upperBound
                     var localWords = 0, localPairs = 0, localKept = 0
@@ -559,7 +592,7 @@ final class TrainingJob: @unchecked Sendable {
                         if let replica {
                             // Every row now and then, the hottest rows more often.
                             if last || sinceMerge >= mergeEvery {
-                                replica.merge(into: tables, rows: tables.rows, startFraction: Double(worker) / Double(threads))
+                                replica.merge(into: tables, rows: replica.rows, startFraction: Double(worker) / Double(threads))
                                 sinceMerge = 0
                                 sinceHotMerge = 0
                             } else if sinceHotMerge >= hotMergeEvery {
@@ -623,7 +656,7 @@ final class TrainingJob: @unchecked Sendable {
                                 let b = Int(planRadius[i])
                                 let lo = max(0, i - b), hi = min(len - 1, i + b)
                                 var cw = 0
-                                for j in lo...hi where j != i { c[cw] = inPtr + Int(sentence[j]) &* inStride; cw &+= 1 }
+                                for j in lo...hi where j != i { c[cw] = inRow(sentence[j]); cw &+= 1 }
                                 t[0] = outRow(sentence[i])
                                 let negs = planNegatives + i &* negatives
                                 let n = Int(planNegativeCount[i])
@@ -652,7 +685,7 @@ final class TrainingJob: @unchecked Sendable {
                                     let b = Int(planRadius[i]), nb = Int(planRadius[i &+ 1])
                                     let lo = max(0, i &- b), hi = min(len &- 1, i &+ b)
                                     for j in max(0, i &+ 1 &- nb)...min(len &- 1, i &+ 1 &+ nb) where j != i &+ 1 && (j < lo || j > hi || j == i) {
-                                        Kernels.prefetch(inPtr + Int(sentence[j]) &* inStride, dimension: dim)
+                                        Kernels.prefetch(inRow(sentence[j]), dimension: dim)
                                     }
                                     next.count = Int64(nNext)
                                 }
@@ -686,7 +719,7 @@ final class TrainingJob: @unchecked Sendable {
                                     let kept = TrainingJob.keepNegatives(draws, count: negatives, centre: centre)
                                     for k in 0..<kept { targets[k &+ 1] = outRow(draws[k]) }
                                     let n = 1 &+ kept
-                                    sentenceLoss += Kernels.sgnsPair(inputRow: inPtr + Int(sentence[j]) &* inStride,
+                                    sentenceLoss += Kernels.sgnsPair(inputRow: inRow(sentence[j]),
                                                                      targetRows: targets, targetCount: n, dimension: dim,
                                                                      alpha: alpha, neu1e: scratch, sigmoid: sig)
                                     localPairs &+= 1

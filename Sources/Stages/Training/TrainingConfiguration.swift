@@ -52,13 +52,18 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// worker writes the shared tables, the hottest output rows staged, `hotRows`). nil:
     /// `replicaInterval(vocabularySize:epochWords:)` decides. Ignored with one thread.
     public var replicaMergeWords: Int?
+    /// With replicas (`replicaMergeWords`): how many rows of each table, those of the most
+    /// frequent words, a replica holds. The other rows (rarer words) stay shared: every worker
+    /// writes them in place, as word2vec.c, and they never need merging. nil:
+    /// `defaultReplicaRows`; at least 1, at most the vocabulary.
+    public var replicaRows: Int?
 
     /// The JSON names kept in model artifacts: format 1 spells the window `windowSize`, and
     /// changing it would change the bytes of every stored model.
     enum CodingKeys: String, CodingKey {
         case model, dimension, window = "windowSize", negativeSamples, nsExponent, epochs, learningRate
         case minLearningRateFraction, threads, seed, cbowMean, batchedNegatives, initRange, hotRows
-        case replicaMergeWords
+        case replicaMergeWords, replicaRows
     }
 
     public init(model: ModelKind = .sgns,
@@ -75,7 +80,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
                 batchedNegatives: Bool = true,
                 initRange: Float = 0.5,
                 hotRows: Int? = nil,
-                replicaMergeWords: Int? = nil) {
+                replicaMergeWords: Int? = nil,
+                replicaRows: Int? = nil) {
         self.model = model
         self.dimension = dimension
         self.window = window
@@ -91,19 +97,38 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         self.initRange = initRange
         self.hotRows = hotRows
         self.replicaMergeWords = replicaMergeWords
+        self.replicaRows = replicaRows
     }
+
+    /// Rows of each table a replica holds at this vocabulary size: `replicaRows` (at most the
+    /// vocabulary) or, when it is nil, as many as fit with all workers' replicas in
+    /// `replicaBudget(physicalMemory:)` (the whole vocabulary when it fits: 68k words at dim 100
+    /// take 122 MB a replica). At least 1.
+    public func replicaRowCount(vocabularySize: Int,
+                                physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
+        let v = max(1, vocabularySize)
+        if let r = replicaRows { return max(1, min(v, r)) }
+        let perRow = TrainingConfiguration.replicaBytes(vocabularySize: 1, dimension: dimension) * Double(max(1, threads - 1))
+        let fit = Double(TrainingConfiguration.replicaBudget(physicalMemory: physicalMemory)) / perRow
+        return max(1, min(v, Int(min(fit, Double(Int32.max)))))
+    }
+
+    /// Fewer rows than this (a vocabulary this large or larger) and the default is no replicas:
+    /// each replica holds at least the rows `Trainer.replicaHotRows` merges often.
+    public static let minimumDefaultReplicaRows = 4_096
 
     /// Corpus words a replica worker reads between two merges: 0 (no replicas) with one thread
     /// or when `replicaMergeWords` is 0. When it is nil: an eighth of a worker's share of an epoch
     /// (so a small corpus still merges several times an epoch), at least 10,000 words and at most
-    /// `maxDefaultReplicaMergeWords`, or 0 when the replicas would take more than
-    /// `replicaBudget(physicalMemory:)`.
+    /// `maxDefaultReplicaMergeWords`; or 0 when `replicaRows` is nil and the replicas would hold
+    /// less than the whole vocabulary and fewer than `minimumDefaultReplicaRows` rows
+    /// (`replicaRowCount`).
     public func replicaInterval(vocabularySize: Int, epochWords: Int,
                                 physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
         guard threads > 1 else { return 0 }
         if let r = replicaMergeWords { return max(0, r) }
-        let replicaBytes = Double(threads - 1) * TrainingConfiguration.replicaBytes(vocabularySize: vocabularySize, dimension: dimension)
-        guard replicaBytes <= Double(TrainingConfiguration.replicaBudget(physicalMemory: physicalMemory)) else { return 0 }
+        let rows = replicaRowCount(vocabularySize: vocabularySize, physicalMemory: physicalMemory)
+        if replicaRows == nil && rows < vocabularySize && rows < TrainingConfiguration.minimumDefaultReplicaRows { return 0 }
         return min(TrainingConfiguration.maxDefaultReplicaMergeWords(model), max(10_000, epochWords / (threads * 8)))
     }
 
@@ -119,14 +144,15 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Why the replicas that `replicaInterval` asks for cannot be made, or nil: all workers'
     /// replicas together may take at most half the machine's memory (copying them would
     /// otherwise push the system into swapping or the OOM killer). Only an explicit
-    /// `replicaMergeWords` can ask for that much; the default stays within `replicaBudget`.
+    /// `replicaRows` can ask for that much; the default stays within `replicaBudget`.
     public func replicaMemoryError(vocabularySize: Int,
                                    physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> String? {
-        let total = Double(max(0, threads - 1)) * TrainingConfiguration.replicaBytes(vocabularySize: vocabularySize, dimension: dimension)
+        let rows = replicaRowCount(vocabularySize: vocabularySize, physicalMemory: physicalMemory)
+        let total = Double(max(0, threads - 1)) * TrainingConfiguration.replicaBytes(vocabularySize: rows, dimension: dimension)
         guard total > Double(physicalMemory / 2) else { return nil }
         func gb(_ x: Double) -> String { String(format: "%.1f GB", x / 1e9) }
         return "the replicas of \(threads - 1) thread(s) would take \(gb(total)) of this machine's \(gb(Double(physicalMemory))) "
-            + "(two copies of both \(vocabularySize)-word tables per thread); use fewer threads, or replica_merge_words 0 (or null) to share the tables"
+            + "(two copies of \(rows) rows of both tables per thread); use fewer threads, a smaller replica_rows, or replica_merge_words 0 (or null) to share the tables"
     }
 
     /// Bytes of one worker's replica: two copies of each table, rows laid out as in training.
@@ -179,6 +205,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if threads < 1 { try fail("threads must be ≥ 1 (got \(threads))") }
         if let h = hotRows, h < 0 { try fail("hotRows must be ≥ 0 (got \(h))") }
         if let r = replicaMergeWords, r < 0 { try fail("replicaMergeWords must be ≥ 0 (got \(r))") }
+        if let r = replicaRows, r < 1 { try fail("replicaRows must be ≥ 1 (got \(r))") }
     }
 }
 
