@@ -1142,4 +1142,6 @@ func spreadRowsTrainExactlyAsPackedRows(variant: (ModelKind, Bool)) throws {
     #expect(some.contains("threads 2–3 each train") && some.contains("the 5 most frequent words' rows (of 16; the rest shared)"), "\(some)")
     let shared = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 2, replicaMergeWords: 0)))
     #expect(shared.contains("shared tables (Hogwild)") && shared.contains("16 most frequent"), "\(shared)")
+    let hogwild = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 2, hotRows: 0, replicaMergeWords: 0)))
+    #expect(hogwild.contains("every row (word2vec.c's Hogwild)"), "\(hogwild)")
 }

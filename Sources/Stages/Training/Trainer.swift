@@ -82,6 +82,7 @@ public struct Trainer {
         let interval = cfg.replicaInterval(vocabularySize: v, epochWords: wordTokenCount)
         guard interval > 0 else {
             let hot = cfg.stagedRows(vocabularySize: v)
+            guard hot > 0 else { return "\(cfg.threads) threads write the shared tables, every row (word2vec.c's Hogwild)" }
             return "\(cfg.threads) threads write the shared tables (Hogwild), each with its own copy of the \(Format.grouped(hot)) most frequent words' output rows"
         }
         let rows = cfg.replicaRowCount(vocabularySize: v)
@@ -139,7 +140,7 @@ public struct Trainer {
                 guard let r = ReplicaTables(tables: tables, rows: rows) else {
                     let mb = ReplicaTables.bytes(tables: tables, rows: rows) >> 20
                     throw TrainingError.invalidConfiguration(
-                        "no memory for the replicas of \(cfg.threads - 1) worker(s) (\(mb) MB each); use fewer threads or replica_merge_words 0")
+                        "no memory for the replicas of \(cfg.threads - 1) worker(s) (\(mb) MB each); use fewer threads, a smaller replica_rows, or replica_merge_words 0")
                 }
                 replicas.append(r)
             }

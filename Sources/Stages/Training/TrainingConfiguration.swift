@@ -54,8 +54,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var replicaMergeWords: Int?
     /// With replicas (`replicaMergeWords`): how many rows of each table, those of the most
     /// frequent words, a replica holds. The other rows (rarer words) stay shared: every worker
-    /// writes them in place, as word2vec.c, and they never need merging. nil:
-    /// `defaultReplicaRows`; at least 1, at most the vocabulary.
+    /// writes them in place, as word2vec.c, and they never need merging. nil: as many as fit the
+    /// memory budget (`replicaRowCount(vocabularySize:physicalMemory:)`); at least 1, at most the
+    /// vocabulary.
     public var replicaRows: Int?
 
     /// The JSON names kept in model artifacts: format 1 spells the window `windowSize`, and
@@ -113,8 +114,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         return max(1, min(v, Int(min(fit, Double(Int32.max)))))
     }
 
-    /// Fewer rows than this (a vocabulary this large or larger) and the default is no replicas:
-    /// each replica holds at least the rows `Trainer.replicaHotRows` merges often.
+    /// When the budget fits fewer rows than this (and fewer than the vocabulary), the default is
+    /// no replicas: a replica holds at least the rows `Trainer.replicaHotRows` merges often.
     public static let minimumDefaultReplicaRows = 4_096
 
     /// Corpus words a replica worker reads between two merges: 0 (no replicas) with one thread
