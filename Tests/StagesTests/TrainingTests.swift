@@ -593,6 +593,36 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     }
 }
 
+@Test func aReplicaOfTheFirstRowsTakesAndMergesThoseRowsOnly() {
+    // A replica of 256 of 260 rows: it holds the first 256 rows only, and a merge asked for
+    // every row of the tables adds its changes to those rows and leaves the other 4 shared rows
+    // (which the worker writes in place) as they are. 256 rows of 4 floats fill a page exactly,
+    // so a merge that ran past the held rows would read the next copy, not zeros, and change them.
+    let rows = 260, held = 256, rowStride = 4, n = rows * rowStride, h = held * rowStride
+    var input = (0..<n).map { Float($0) }, output = (0..<n).map { Float(100 + $0) }
+    input.withUnsafeMutableBufferPointer { inBuf in
+        output.withUnsafeMutableBufferPointer { outBuf in
+            let tables = TrainingTables(input: inBuf.baseAddress!, inputStride: rowStride, output: outBuf.baseAddress!,
+                                        outputStride: rowStride, rows: rows)
+            guard let replica = ReplicaTables(tables: tables, rows: held) else { Issue.record("no memory"); return }
+            #expect(replica.rows == held && replica.inputFloats == h && replica.outputFloats == h)
+            #expect(ReplicaTables.bytes(tables: tables, rows: held) < ReplicaTables.bytes(tables: tables, rows: rows * 1024))
+            replica.take(from: tables)
+            for i in 0..<h { #expect(replica.inputLocal[i] == inBuf[i] && replica.outputBase[i] == outBuf[i]) }
+            for i in 0..<h { replica.inputLocal[i] += 1; replica.outputLocal[i] -= 1 }
+            for i in 0..<n { inBuf[i] += 100; outBuf[i] += 1000 }   // the other worker, every row
+            let beforeIn = Array(inBuf), beforeOut = Array(outBuf)
+            replica.merge(into: tables, rows: rows, startFraction: 0.5)
+            #expect(Array(inBuf[h...]) == Array(beforeIn[h...]) && Array(outBuf[h...]) == Array(beforeOut[h...]))
+            for i in 0..<n {
+                #expect(inBuf[i] == beforeIn[i] + (i < h ? 1 : 0), "input \(i)")
+                #expect(outBuf[i] == beforeOut[i] - (i < h ? 1 : 0), "output \(i)")
+            }
+            for i in 0..<h { #expect(replica.inputLocal[i] == inBuf[i] && replica.outputBase[i] == outBuf[i]) }
+        }
+    }
+}
+
 @Test func replicasAreOffWithOneThreadAndTurnStagingOff() throws {
     let tokens = groupedCorpus(tokens: 10_000, groupSize: 8, run: 30, seed: 2)
     func run(_ replica: Int?) throws -> [Float] {

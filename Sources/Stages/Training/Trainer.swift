@@ -86,8 +86,7 @@ public struct Trainer {
             return "\(cfg.threads) threads write the shared tables (Hogwild), each with its own copy of the \(Format.grouped(hot)) most frequent words' output rows"
         }
         let rows = cfg.replicaRowCount(vocabularySize: v)
-        let stride = EmbeddingMatrix.lineStride(dimension: cfg.dimension)
-        let bytes = 4 * rows * stride * 4
+        let bytes = Int(TrainingConfiguration.replicaBytes(vocabularySize: rows, dimension: cfg.dimension))
         let which = rows >= v ? "all \(Format.grouped(v)) rows" : "the \(Format.grouped(rows)) most frequent words' rows (of \(Format.grouped(v)); the rest shared)"
         let who = cfg.threads == 2 ? "thread 2 trains" : "threads 2–\(cfg.threads) each train"
         return "\(who) a replica of \(which) of both tables (\(Format.bytes(bytes)) each), merged every \(Format.grouped(interval)) words read, the \(Format.grouped(min(rows, Trainer.replicaHotRows))) hottest \(Trainer.replicaHotMergesPerMerge)× as often"
