@@ -1,12 +1,12 @@
 import Foundation
 import Pipeline
 
-/// train: skip-gram or CBOW with negative sampling on several threads (a replica of the tables per
-/// extra thread by default; Hogwild as word2vec.c with `replica_merge_words: 0`).
+/// train: skip-gram or CBOW with negative sampling on several threads (by default the second
+/// thread trains a replica of the tables; Hogwild as word2vec.c with `replica_merge_words: 0`).
 public enum TrainStage: Stage {
     public static let typeName = "train"
-    public static let summary = "Train word vectors: skip-gram (sgns) or CBOW with negative sampling, multithreaded (a replica of the tables per extra thread, merged every 0.5–1M words; or Hogwild)"
-    public static let implementationVersion = 5
+    public static let summary = "Train word vectors: skip-gram (sgns) or CBOW with negative sampling, multithreaded (the second thread on a replica of the tables, merged every 0.5–1M words; or Hogwild)"
+    public static let implementationVersion = 6
     /// Everything `train` takes, with word2vec.c's defaults. `configuration(_:cores:)` carries
     /// it to the trainer.
     public struct Parameters: StageParameters {
@@ -40,9 +40,9 @@ public enum TrainStage: Stage {
             .integer("seed", \.seed, in: 0...Int64.max, help: "random seed; with threads 1, the same seed gives byte-identical artifacts"),
             .bool("cbow_mean", \.cbowMean, help: "CBOW: mean of the context vectors (true) or their sum (-cbow 1 uses the mean)"),
             .bool("batched_negatives", \.batchedNegatives, help: "skip-gram: one update per centre word, its negatives shared across its window (HogBatch; the default: faster, as good over seeds, see bench/RESULTS.md); false: one update per (centre, context) pair with its own negatives, word2vec.c's exact order"),
-            .integer("hot_rows", \.hotRows, in: 0...100_000_000, help: "with threads > 1 and replica_merge_words 0: each thread trains its own copy of the output vectors of this many most frequent words and adds its changes to the shared table every ~10k words, so the rows both cores write most stop moving between their caches (on 2 vCPUs, in A/B runs: skip-gram 14% and CBOW 36% faster, as good over seeds: bench/RESULTS.md); 0: every row shared, word2vec.c's Hogwild; null: as many as fit in 400 KB (1,024 at dim 100); at most 128 MB of rows per thread; ignored with threads 1"),
-            .integer("replica_merge_words", \.replicaMergeWords, in: 0...1_000_000_000_000, help: "with threads > 1: every thread but the first trains its own copy (replica) of both tables and adds its changes to the shared ones after every this many corpus words it reads, the 4,096 most frequent words' rows ten times as often, so no row is written by two cores in between (on a 2-vCPU VM, in A/B runs against hot_rows staging: skip-gram 1.20x and CBOW 1.37x faster at 1M words; as good over 6 seeds: bench/RESULTS.md); costs two copies of both tables per extra thread (122 MB at 68k words, dim 100; fewer rows with replica_rows); 0: no replicas, every thread writes the shared tables (hot_rows staged); null: an eighth of a thread's share of an epoch, from 10k words to 1M (sgns) or 500k (cbow), or 0 if fewer than 4,096 rows a replica fit in 1 GiB and an eighth of the machine's memory; ignored with threads 1"),
-            .integer("replica_rows", \.replicaRows, in: 1...Int64(Int32.max), help: "with replicas (replica_merge_words): how many rows of each table, the most frequent words', a replica holds; the other rows stay shared, every thread writes them in place as word2vec.c (the stage's notes say which); null: the whole vocabulary when all replicas fit in 1 GiB and an eighth of the machine's memory, else as many rows as fit (no replicas when fewer than 4,096 fit); more than that is taken only if all replicas fit in half the memory; on a 2-vCPU VM, 219,614 words at dim 320 (a replica of 209,715 rows) ran 1.6-1.7M words/s in three runs where shared tables ran 1.1-2.1M (bench/RESULTS.md)"),
+            .integer("hot_rows", \.hotRows, in: 0...100_000_000, help: "with threads > 1 and replica_merge_words 0, or threads > 2: each thread on the shared tables trains its own copy of the output vectors of this many most frequent words and adds its changes to the shared table every ~10k words, so the rows both cores write most stop moving between their caches (on 2 vCPUs, in A/B runs: skip-gram 14% and CBOW 36% faster, as good over seeds: bench/RESULTS.md); 0: every row shared, word2vec.c's Hogwild; null: as many as fit in 400 KB (1,024 at dim 100); at most 128 MB of rows per thread; ignored with threads 1"),
+            .integer("replica_merge_words", \.replicaMergeWords, in: 0...1_000_000_000_000, help: "with threads > 1: the second thread trains its own copy (replica) of both tables and adds its changes to the shared ones, which the other threads train, after every this many corpus words it reads, the 4,096 most frequent words' rows ten times as often, so no row is written by two cores in between (on a 2-vCPU VM, in A/B runs against hot_rows staging: skip-gram 1.20x and CBOW 1.37x faster at 1M words; as good over 6 seeds: bench/RESULTS.md); one replica whatever the thread count (changes of several replicas summed made the most frequent words' rows overshoot: 8 threads diverged); costs two copies of both tables (122 MB at 68k words, dim 100; fewer rows with replica_rows); 0: no replica, every thread writes the shared tables (hot_rows staged); null: an eighth of a thread's share of an epoch, from 10k words to 1M (sgns) or 500k (cbow), or 0 if fewer than 4,096 rows fit in 1 GiB and an eighth of the machine's memory; ignored with threads 1"),
+            .integer("replica_rows", \.replicaRows, in: 1...Int64(Int32.max), help: "with a replica (replica_merge_words): how many rows of each table, the most frequent words', the replica holds; the other rows stay shared, every thread writes them in place as word2vec.c (the stage's notes say which); null: the whole vocabulary when the replica fits in 1 GiB and an eighth of the machine's memory, else as many rows as fit (no replica when fewer than 4,096 fit); more than that is taken only if the replica fits in half the memory; on a 2-vCPU VM, 219,614 words at dim 320 (a replica of 209,715 rows) ran 1.6-1.7M words/s in three runs where shared tables ran 1.1-2.1M (bench/RESULTS.md)"),
             .number("init_range", \.initRange, in: 0.001...10, help: "input vectors start uniform in ±init_range/dim: 0.5 as word2vec.c; gensim 4 uses 1.0 (about 1 point more analogy accuracy after 1 epoch on a text8-sized corpus, in one run)"),
         ]
 
@@ -165,7 +165,7 @@ public enum TrainStage: Stage {
 public enum TrainMoreStage: Stage {
     public static let typeName = "train-more"
     public static let summary = "Continue training a model for more epochs (the model artifact keeps both tables and its configuration)"
-    public static let implementationVersion = 5
+    public static let implementationVersion = 6
     public struct Parameters: StageParameters {
         public var epochs = 1
         public var learningRate: Double? = nil

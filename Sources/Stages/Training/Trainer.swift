@@ -36,6 +36,24 @@ public struct Trainer {
     /// 5-epoch skip-gram lost 1.1–1.6 analogy points (bench/RESULTS.md); merged every ~100k
     /// words it did not. 4,096 rows cost ~22 MB of memory traffic a merge at dim 100.
     public static let replicaHotRows = 4_096
+
+    /// The loss per positive pair (CBOW: per centre) of a model whose output vectors are zero,
+    /// as at the start: (K + 1) · ln 2.
+    public static func untrainedLoss(negatives: Int) -> Double { Double(negatives + 1) * log(2.0) }
+    /// An epoch whose mean loss is over this many times `untrainedLoss` ends the run as
+    /// diverged (`TrainingError.diverged`): trained models are under it (en-corpus: ~0.5×), one
+    /// whose rows blew up is far over it (an 8-thread run with a replica per thread, since
+    /// fixed: ~5e18×).
+    public static let divergedLossFactor = 3.0
+
+    /// `.diverged` when an epoch's mean loss (nil: no pair trained) is finite but over
+    /// `divergedLossFactor` × `untrainedLoss`: a model worse than the untrained one is no model.
+    /// (A non-finite loss is `.nonFinite`'s.)
+    static func divergence(epoch: Int, meanLoss: Double?, negatives: Int) -> TrainingError? {
+        let untrained = untrainedLoss(negatives: negatives)
+        guard let loss = meanLoss, loss.isFinite, loss > divergedLossFactor * untrained else { return nil }
+        return .diverged(epoch: epoch, loss: loss, untrained: untrained)
+    }
     public static let replicaHotMergesPerMerge = 10
 
     public init(configuration: TrainingConfiguration, corpus: TrainingCorpus) throws {
@@ -88,8 +106,12 @@ public struct Trainer {
         let rows = cfg.replicaRowCount(vocabularySize: v)
         let bytes = Int(TrainingConfiguration.replicaBytes(vocabularySize: rows, dimension: cfg.dimension))
         let which = rows >= v ? "all \(Format.grouped(v)) rows" : "the \(Format.grouped(rows)) most frequent words' rows (of \(Format.grouped(v)); the rest shared)"
-        let who = cfg.threads == 2 ? "thread 2 trains" : "threads 2–\(cfg.threads) each train"
-        return "\(who) a replica of \(which) of both tables (\(Format.bytes(bytes)) each), merged every \(Format.grouped(interval)) words read, the \(Format.grouped(min(rows, Trainer.replicaHotRows))) hottest \(Trainer.replicaHotMergesPerMerge)× as often"
+        let replica = "thread 2 trains a replica of \(which) of both tables (\(Format.bytes(bytes))), merged every \(Format.grouped(interval)) words read, the \(Format.grouped(min(rows, Trainer.replicaHotRows))) hottest \(Trainer.replicaHotMergesPerMerge)× as often"
+        let hot = cfg.stagedRows(vocabularySize: v, replicaInterval: interval)
+        guard cfg.threads > 2 else { return replica }
+        let others = cfg.threads == 3 ? "threads 1 and 3" : "threads 1 and 3–\(cfg.threads)"
+        guard hot > 0 else { return "\(replica); \(others) write the shared tables, every row (Hogwild)" }
+        return "\(replica); \(others) write the shared tables (Hogwild), each with its own copy of the \(Format.grouped(hot)) most frequent words' output rows"
     }
 
     /// A freshly initialised model (word2vec.c initialisation, seeded by `configuration.seed`).
@@ -103,7 +125,7 @@ public struct Trainer {
     /// - Parameters:
     ///   - progress: called on the calling thread only, about 5 times per second and once at the end.
     ///   - isCancelled: polled by the workers every `syncInterval` tokens.
-    /// - Throws: `CancelledError`, `.nonFinite(epoch:)` (checked after every epoch),
+    /// - Throws: `CancelledError`, `.nonFinite(epoch:)` and `.diverged` (checked after every epoch),
     ///   `.invalidConfiguration` if the model's shape does not match.
     public func train(model: EmbeddingModel,
                       progress: (TrainingProgress) -> Void = { _ in },
@@ -127,7 +149,7 @@ public struct Trainer {
     private func train(model: EmbeddingModel, tables: TrainingTables, progress: (TrainingProgress) -> Void,
                        isCancelled: @escaping @Sendable () -> Bool) throws -> TrainingResult {
         let cfg = configuration
-        // Replicas for every worker but the first (`TrainingConfiguration.replicaMergeWords`).
+        // A replica for the second worker only (`TrainingConfiguration.replicaMergeWords`).
         var replicas: [ReplicaTables?] = [nil]
         let replicaInterval = cfg.replicaInterval(vocabularySize: tables.rows, epochWords: wordTokenCount)
         if replicaInterval > 0 {
@@ -135,14 +157,12 @@ public struct Trainer {
                 throw TrainingError.invalidConfiguration(problem)
             }
             let rows = cfg.replicaRowCount(vocabularySize: tables.rows)
-            for _ in 1..<cfg.threads {
-                guard let r = ReplicaTables(tables: tables, rows: rows) else {
-                    let mb = ReplicaTables.bytes(tables: tables, rows: rows) >> 20
-                    throw TrainingError.invalidConfiguration(
-                        "no memory for the replicas of \(cfg.threads - 1) worker(s) (\(mb) MB each); use fewer threads, a smaller replica_rows, or replica_merge_words 0")
-                }
-                replicas.append(r)
+            guard let r = ReplicaTables(tables: tables, rows: rows) else {
+                let mb = ReplicaTables.bytes(tables: tables, rows: rows) >> 20
+                throw TrainingError.invalidConfiguration(
+                    "no memory for the replica of the tables (\(mb) MB); use a smaller replica_rows, or replica_merge_words 0")
             }
+            replicas.append(r)
         }
         let job = TrainingJob(configuration: cfg, corpus: corpus, wordTokenCount: wordTokenCount, alias: alias, sigmoid: sigmoid,
                               tables: tables, replicas: replicas, replicaInterval: replicaInterval, isCancelled: isCancelled)
@@ -178,6 +198,10 @@ public struct Trainer {
             if job.sawNonFinite || !model.inputVectors.allFinite() {
                 throw TrainingError.nonFinite(epoch: model.epochsTrained + 1)
             }
+            if let diverged = Trainer.divergence(epoch: model.epochsTrained + 1, meanLoss: job.epochMeanLoss,
+                                                 negatives: cfg.negativeSamples) {
+                throw diverged
+            }
             model.epochsTrained += 1
         }
         let seconds = elapsed()
@@ -206,6 +230,9 @@ final class ReplicaTables: @unchecked Sendable {
     let inputLocal, inputBase, outputLocal, outputBase: UnsafeMutablePointer<Float>
     /// Rows of each table held (the first ones).
     let rows: Int
+    /// The epoch at whose end (its worker's last merge of that epoch) this replica last merged,
+    /// so held the shared values; nil before its first. See `startEpoch`.
+    private(set) var mergedAtEndOf: Int?
     /// Floats in each input copy, and in each output copy.
     let inputFloats, outputFloats: Int
 
@@ -230,6 +257,23 @@ final class ReplicaTables: @unchecked Sendable {
         inputBase = p + ReplicaTables.pageFloats(inputFloats)
         outputLocal = inputBase + ReplicaTables.pageFloats(inputFloats)
         outputBase = outputLocal + ReplicaTables.pageFloats(outputFloats)
+    }
+
+    /// Readies the replica for `epoch`: takes the shared tables at the first epoch, and at any
+    /// later one unless it merged at the end of the epoch before. A worker that got no chunk of
+    /// an epoch (descheduled while the others took them all: seen with 3 threads on 2 loaded
+    /// cores and a small corpus) would otherwise train its next chunks on rows an epoch or more
+    /// old, and from the untrained start if that was the first epoch. After a merge at an
+    /// epoch's end the replica lacks only what others merged after it (at most their last
+    /// chunks), and the copy (both tables, twice) is not worth its time then.
+    func startEpoch(_ epoch: Int, from tables: TrainingTables) {
+        if epoch == 0 || mergedAtEndOf != epoch - 1 { take(from: tables) }
+    }
+
+    /// Its worker's last merge of `epoch` (every row), when the epoch's stream is used up.
+    func endEpoch(_ epoch: Int, into tables: TrainingTables, startFraction: Double) {
+        merge(into: tables, rows: rows, startFraction: startFraction)
+        mergedAtEndOf = epoch
     }
 
     /// Starts from the shared tables: `local` copies them, `base` copies `local` (not the shared
@@ -364,6 +408,8 @@ final class TrainingJob: @unchecked Sendable {
     }
 
     var wasCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+    /// This epoch's mean loss per pair so far (nil before any pair).
+    var epochMeanLoss: Double? { lock.lock(); defer { lock.unlock() }; return epochPairs > 0 ? epochLoss / Double(epochPairs) : nil }
     var sawNonFinite: Bool { lock.lock(); defer { lock.unlock() }; return nonFinite }
 
     func beginEpoch() {
@@ -518,17 +564,18 @@ final class TrainingJob: @unchecked Sendable {
         let planNegativeCount = carve(10, Int32.self)
         let planThresholds = carve(11, UInt32.self)
         // A worker with a replica trains it and merges it into the shared tables every
-        // `replicaInterval` words and when its epoch's work ends (taken at the first epoch even
-        // when it gets no work then).
+        // `replicaInterval` words and when its epoch's work ends; it takes the shared tables at
+        // the first epoch, and at a later one when it did not merge at the end of the one before
+        // (`ReplicaTables.startEpoch`), even when it gets no work.
         let replica = worker < replicas.count ? replicas[worker] : nil
-        if let replica, epoch == 0 { replica.take(from: tables) }
+        replica?.startEpoch(epoch, from: tables)
         guard let first = claimChunk() else {
             _ = sync(words: 0, loss: 0, pairs: 0, kept: 0, cancelled: false)
             return
         }
         // The hot output rows this worker stages (see `TrainingConfiguration.hotRows`): its own
         // copy, which it trains, and the shared values it last saw (the base of its changes).
-        let hot = cfg.stagedRows(vocabularySize: tables.rows, replicaInterval: replicaInterval)
+        let hot = replica == nil ? cfg.stagedRows(vocabularySize: tables.rows, replicaInterval: replicaInterval) : 0
         let staged = UnsafeMutableRawPointer.allocate(byteCount: max(64, 2 * hot * outStride * 4), alignment: 64)
             .bindMemory(to: Float.self, capacity: max(16, 2 * hot * outStride))
         defer { staged.deallocate() }
@@ -591,12 +638,17 @@ final class TrainingJob: @unchecked Sendable {
                         sinceHotMerge &+= localWords
                         if let replica {
                             // Every row now and then, the hottest rows more often.
-                            if last || sinceMerge >= mergeEvery {
-                                replica.merge(into: tables, rows: replica.rows, startFraction: Double(worker) / Double(threads))
+                            let start = Double(worker) / Double(threads)
+                            if last {
+                                replica.endEpoch(epoch, into: tables, startFraction: start)
+                                sinceMerge = 0
+                                sinceHotMerge = 0
+                            } else if sinceMerge >= mergeEvery {
+                                replica.merge(into: tables, rows: replica.rows, startFraction: start)
                                 sinceMerge = 0
                                 sinceHotMerge = 0
                             } else if sinceHotMerge >= hotMergeEvery {
-                                replica.merge(into: tables, rows: replicaHotRows, startFraction: Double(worker) / Double(threads))
+                                replica.merge(into: tables, rows: replicaHotRows, startFraction: start)
                                 sinceHotMerge = 0
                             }
                         }

@@ -42,13 +42,19 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// lines between them). 0: every row shared, as word2vec.c. nil: `defaultHotRows(dimension:)`.
     /// Ignored with one thread.
     public var hotRows: Int?
-    /// With more than one thread: every worker but the first trains its own replica of both
-    /// tables and adds its changes to the shared tables (which only the first worker trains)
-    /// after every `replicaMergeWords` corpus words it reads, and at the end of each epoch, and
-    /// the rows of the `Trainer.replicaHotRows` most frequent words ten times as often, so that
-    /// between merges no row is written by two cores (local SGD). On a VM whose two vCPUs
-    /// sometimes sit far apart, rows written by both cores made two threads as slow as one
-    /// (bench/RESULTS.md). Costs two copies of both tables per such worker. 0: no replicas (every
+    /// With more than one thread: the second worker trains its own replica of both tables and
+    /// adds its changes to the shared tables (which the other workers train) after every
+    /// `replicaMergeWords` corpus words it reads, and at the end of each epoch, and the rows of
+    /// the `Trainer.replicaHotRows` most frequent words ten times as often, so that between
+    /// merges no row is written by two cores (local SGD). On a VM whose two vCPUs sometimes sit
+    /// far apart, rows written by both cores made two threads as slow as one (bench/RESULTS.md).
+    /// Costs two copies of both tables. One replica only, whatever the thread count: a replica
+    /// trains the most frequent words' rows close to where its own data alone would take them
+    /// before it merges, and summed with other replicas' changes from the same start those rows
+    /// overshoot; with 7 replicas (8 threads) skip-gram on en-corpus diverged (final loss ~2e19,
+    /// analogies 0.8%) and CBOW nearly (loss 4,536, 5.3%), while one replica and the staged
+    /// shared tables stay stable (bench/RESULTS.md). With more than two threads the workers on
+    /// the shared tables stage their hottest output rows (`hotRows`). 0: no replica (every
     /// worker writes the shared tables, the hottest output rows staged, `hotRows`). nil:
     /// `replicaInterval(vocabularySize:epochWords:)` decides. Ignored with one thread.
     public var replicaMergeWords: Int?
@@ -101,15 +107,14 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         self.replicaRows = replicaRows
     }
 
-    /// Rows of each table a replica holds at this vocabulary size: `replicaRows` (at most the
-    /// vocabulary) or, when it is nil, as many as fit with all workers' replicas in
-    /// `replicaBudget(physicalMemory:)` (the whole vocabulary when it fits: 68k words at dim 100
-    /// take 122 MB a replica). At least 1.
+    /// Rows of each table the replica holds at this vocabulary size: `replicaRows` (at most the
+    /// vocabulary) or, when it is nil, as many as fit in `replicaBudget(physicalMemory:)` (the
+    /// whole vocabulary when it fits: 68k words at dim 100 take 122 MB). At least 1.
     public func replicaRowCount(vocabularySize: Int,
                                 physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
         let v = max(1, vocabularySize)
         if let r = replicaRows { return max(1, min(v, r)) }
-        let perRow = TrainingConfiguration.replicaBytes(vocabularySize: 1, dimension: dimension) * Double(max(1, threads - 1))
+        let perRow = TrainingConfiguration.replicaBytes(vocabularySize: 1, dimension: dimension)
         let fit = Double(TrainingConfiguration.replicaBudget(physicalMemory: physicalMemory)) / perRow
         return max(1, min(v, Int(min(fit, Double(Int32.max)))))
     }
@@ -121,7 +126,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Corpus words a replica worker reads between two merges: 0 (no replicas) with one thread
     /// or when `replicaMergeWords` is 0. When it is nil: an eighth of a worker's share of an epoch
     /// (so a small corpus still merges several times an epoch), at least 10,000 words and at most
-    /// `maxDefaultReplicaMergeWords`; or 0 when `replicaRows` is nil and the replicas would hold
+    /// `maxDefaultReplicaMergeWords`; or 0 when `replicaRows` is nil and the replica would hold
     /// less than the whole vocabulary and fewer than `minimumDefaultReplicaRows` rows
     /// (`replicaRowCount`).
     public func replicaInterval(vocabularySize: Int, epochWords: Int,
@@ -142,18 +147,18 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         model == .cbow ? 500_000 : 1_000_000
     }
 
-    /// Why the replicas that `replicaInterval` asks for cannot be made, or nil: all workers'
-    /// replicas together may take at most half the machine's memory (copying them would
+    /// Why the replica that `replicaInterval` asks for cannot be made, or nil: it may take at
+    /// most half the machine's memory (copying them would
     /// otherwise push the system into swapping or the OOM killer). Only an explicit
     /// `replicaRows` can ask for that much; the default stays within `replicaBudget`.
     public func replicaMemoryError(vocabularySize: Int,
                                    physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> String? {
         let rows = replicaRowCount(vocabularySize: vocabularySize, physicalMemory: physicalMemory)
-        let total = Double(max(0, threads - 1)) * TrainingConfiguration.replicaBytes(vocabularySize: rows, dimension: dimension)
+        let total = TrainingConfiguration.replicaBytes(vocabularySize: rows, dimension: dimension)
         guard total > Double(physicalMemory / 2) else { return nil }
         func gb(_ x: Double) -> String { String(format: "%.1f GB", x / 1e9) }
-        return "the replicas of \(threads - 1) thread(s) would take \(gb(total)) of this machine's \(gb(Double(physicalMemory))) "
-            + "(two copies of \(rows) rows of both tables per thread); use fewer threads, a smaller replica_rows, or replica_merge_words 0 (or null) to share the tables"
+        return "the replica would take \(gb(total)) of this machine's \(gb(Double(physicalMemory))) "
+            + "(two copies of \(rows) rows of both tables); use a smaller replica_rows, or replica_merge_words 0 (or null) to share the tables"
     }
 
     /// Bytes of one worker's replica: two copies of each table, rows laid out as in training.
@@ -161,8 +166,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         4 * Double(vocabularySize) * Double(EmbeddingMatrix.lineStride(dimension: max(1, dimension))) * 4
     }
 
-    /// The most memory replicas take by default, all workers together: 1 GiB, and at most an
-    /// eighth of the machine's memory.
+    /// The most memory the replica takes by default: 1 GiB, and at most an eighth of the
+    /// machine's memory.
     public static func replicaBudget(physicalMemory: UInt64) -> UInt64 { min(1 << 30, physicalMemory / 8) }
 
     /// Rows staged per worker when `hotRows` is nil: as many as fit in 400 KB (1,024 at dimension
@@ -172,11 +177,12 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// At most this many bytes of rows per copy (each worker keeps two), whatever `hotRows` asks.
     public static let maxStagedBytes = 128 << 20
 
-    /// The output rows each worker stages: none with one thread or with replicas (a
-    /// `replicaInterval` above 0); at most the vocabulary, and at
-    /// most `maxStagedBytes` per copy.
+    /// The output rows each worker on the shared tables (every worker but the one with the
+    /// replica, if any) stages: none with one thread, nor with a replica (`replicaInterval`
+    /// above 0) and 2 threads (the first worker is then alone on the shared tables); at most the
+    /// vocabulary, and at most `maxStagedBytes` per copy.
     public func stagedRows(vocabularySize: Int, replicaInterval: Int = 0) -> Int {
-        guard threads > 1, replicaInterval == 0 else { return 0 }
+        guard threads > 1, replicaInterval == 0 || threads > 2 else { return 0 }
         // Rows as the trainer lays them out (whole cache lines: `EmbeddingMatrix.lineStride`).
         let cap = TrainingConfiguration.maxStagedBytes / (4 * EmbeddingMatrix.lineStride(dimension: max(1, dimension)))
         return max(0, min(vocabularySize, cap, hotRows ?? TrainingConfiguration.defaultHotRows(dimension: dimension)))
@@ -213,12 +219,17 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 /// Errors thrown by `Trainer`.
 public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(epoch: Int)
+    /// The epoch's mean loss per pair was far over the untrained model's (`Trainer.divergedLossFactor`).
+    case diverged(epoch: Int, loss: Double, untrained: Double)
     case invalidConfiguration(String)
 
     public var description: String {
         switch self {
         case .nonFinite(let epoch):
             return "training diverged: non-finite values in the embeddings after epoch \(epoch); try a lower learning rate"
+        case .diverged(let epoch, let loss, let untrained):
+            return "training diverged: epoch \(epoch)'s mean loss per pair was \(String(format: "%.4g", loss)), over "
+                + "\(String(format: "%g", Trainer.divergedLossFactor))× the untrained model's \(String(format: "%.3f", untrained)); try a lower learning rate"
         case .invalidConfiguration(let why):
             return "invalid training configuration: \(why)"
         }
