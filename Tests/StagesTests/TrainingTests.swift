@@ -591,8 +591,10 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
         try checkGroupStructure(kind, batched: batched, threads: 3)
         // A replica of the 6 most frequent words' rows, the other 14 shared by the workers.
         try checkGroupStructure(kind, batched: batched, threads: 2, replicaMergeWords: 1_000, replicaRows: 6)
-        // More threads than cores, one replica: the others on the shared tables.
+        // More threads than cores: by default no replica, staged shared tables; asked for, one
+        // replica, the others on the shared tables.
         try checkGroupStructure(kind, batched: batched, threads: 6)
+        try checkGroupStructure(kind, batched: batched, threads: 3, replicaMergeWords: 1_000)
         try checkGroupStructure(kind, batched: batched, threads: 6, replicaMergeWords: 1_000)
     }
 }
@@ -758,10 +760,15 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     #expect(wide.replicaRowCount(vocabularySize: 1_000_000, physicalMemory: 1 << 40) == (1 << 30) / (304 * 4 * 4))
     #expect(wide.replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 1 << 40) == 1_000_000)
     #expect(wide.replicaMemoryError(vocabularySize: 1_000_000, physicalMemory: 1 << 40) == nil)
-    // One replica whatever the thread count: 64 threads fit as many rows as 2.
+    // One replica whatever the thread count: 64 threads fit as many rows as 2. By default no
+    // replica with more than 2 threads; asked for, one.
     let many = TrainingConfiguration(dimension: 300, threads: 64)
     #expect(many.replicaRowCount(vocabularySize: 1_000_000, physicalMemory: 16 * gib) == (1 << 30) / (304 * 4 * 4))
-    #expect(many.replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 17_000_000 / (64 * 8))
+    #expect(many.replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 0)
+    #expect(TrainingConfiguration(dimension: 100, threads: 3).replicaInterval(vocabularySize: 70_000, epochWords: 17_000_000,
+                                                                             physicalMemory: 16 * gib) == 0)
+    #expect(TrainingConfiguration(dimension: 300, threads: 64, replicaMergeWords: 200_000)
+        .replicaInterval(vocabularySize: 1_000_000, epochWords: 17_000_000, physicalMemory: 16 * gib) == 200_000)
     // Fewer than 4,096 rows would fit (an eighth of 128 MiB: 3,449 rows at dim 300): no replica
     // by default, unless the vocabulary is that small or the rows are asked for.
     let small: UInt64 = 128 << 20
@@ -1290,13 +1297,15 @@ func spreadRowsTrainExactlyAsPackedRows(variant: (ModelKind, Bool)) throws {
     #expect(try summary(TrainingConfiguration(dimension: 12, threads: 1)) == nil)
     let all = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 2)))
     #expect(all.contains("thread 2 trains a replica of all 16 rows"), "\(all)")
-    let some = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 3, replicaRows: 5)))
+    let some = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 3, replicaMergeWords: 1_000, replicaRows: 5)))
     #expect(some.contains("thread 2 trains a replica of the 5 most frequent words' rows (of 16; the rest shared)")
             && some.contains("threads 1 and 3 write the shared tables (Hogwild), each with its own copy of the 16 most frequent words' output rows"),
             "\(some)")
-    let four = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 4, hotRows: 0)))
+    let four = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 4, hotRows: 0, replicaMergeWords: 1_000)))
     #expect(four.contains("thread 2 trains a replica of all 16 rows") && four.contains("threads 1 and 3–4 write the shared tables, every row"),
             "\(four)")
+    let three = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 3)))
+    #expect(three.contains("3 threads write the shared tables (Hogwild), each with its own copy of the 16 most frequent"), "\(three)")
     let shared = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 2, replicaMergeWords: 0)))
     #expect(shared.contains("shared tables (Hogwild)") && shared.contains("16 most frequent"), "\(shared)")
     let hogwild = try #require(try summary(TrainingConfiguration(dimension: 12, threads: 2, hotRows: 0, replicaMergeWords: 0)))

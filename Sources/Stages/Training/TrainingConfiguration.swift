@@ -56,7 +56,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// shared tables stay stable (bench/RESULTS.md). With more than two threads the workers on
     /// the shared tables stage their hottest output rows (`hotRows`). 0: no replica (every
     /// worker writes the shared tables, the hottest output rows staged, `hotRows`). nil:
-    /// `replicaInterval(vocabularySize:epochWords:)` decides. Ignored with one thread.
+    /// `replicaInterval(vocabularySize:epochWords:)` decides (a replica with 2 threads only).
+    /// Ignored with one thread.
     public var replicaMergeWords: Int?
     /// With replicas (`replicaMergeWords`): how many rows of each table, those of the most
     /// frequent words, a replica holds. The other rows (rarer words) stay shared: every worker
@@ -123,16 +124,20 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// no replicas: a replica holds at least the rows `Trainer.replicaHotRows` merges often.
     public static let minimumDefaultReplicaRows = 4_096
 
-    /// Corpus words a replica worker reads between two merges: 0 (no replicas) with one thread
-    /// or when `replicaMergeWords` is 0. When it is nil: an eighth of a worker's share of an epoch
-    /// (so a small corpus still merges several times an epoch), at least 10,000 words and at most
-    /// `maxDefaultReplicaMergeWords`; or 0 when `replicaRows` is nil and the replica would hold
-    /// less than the whole vocabulary and fewer than `minimumDefaultReplicaRows` rows
-    /// (`replicaRowCount`).
+    /// Corpus words the replica's worker reads between two merges: 0 (no replica) with one
+    /// thread or when `replicaMergeWords` is 0. When it is nil: with 2 threads, an eighth of a
+    /// worker's share of an epoch (so a small corpus still merges several times an epoch), at
+    /// least 10,000 words and at most `maxDefaultReplicaMergeWords`; or 0 when `replicaRows` is
+    /// nil and the replica would hold less than the whole vocabulary and fewer than
+    /// `minimumDefaultReplicaRows` rows (`replicaRowCount`). With more threads, 0: the replica's
+    /// speed was measured on 2 vCPUs only, and over 3 seeds at 4 threads (en-corpus, 5 epochs,
+    /// on those 2 vCPUs) CBOW with it came 0.47 analogy points under the staged shared tables,
+    /// skip-gram 0.23 (bench/RESULTS.md).
     public func replicaInterval(vocabularySize: Int, epochWords: Int,
                                 physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
         guard threads > 1 else { return 0 }
         if let r = replicaMergeWords { return max(0, r) }
+        guard threads == 2 else { return 0 }
         let rows = replicaRowCount(vocabularySize: vocabularySize, physicalMemory: physicalMemory)
         if replicaRows == nil && rows < vocabularySize && rows < TrainingConfiguration.minimumDefaultReplicaRows { return 0 }
         return min(TrainingConfiguration.maxDefaultReplicaMergeWords(model), max(10_000, epochWords / (threads * 8)))
