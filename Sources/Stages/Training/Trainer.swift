@@ -36,14 +36,15 @@ public struct Trainer {
     /// 5-epoch skip-gram lost 1.1–1.6 analogy points (bench/RESULTS.md); merged every ~100k
     /// words it did not. 4,096 rows cost ~22 MB of memory traffic a merge at dim 100.
     public static let replicaHotRows = 4_096
+    public static let replicaHotMergesPerMerge = 10
 
     /// The loss per positive pair (CBOW: per centre) of a model whose output vectors are zero,
     /// as at the start: (K + 1) · ln 2.
     public static func untrainedLoss(negatives: Int) -> Double { Double(negatives + 1) * log(2.0) }
     /// An epoch whose mean loss is over this many times `untrainedLoss` ends the run as
-    /// diverged (`TrainingError.diverged`): trained models are under it (en-corpus: ~0.5×), one
-    /// whose rows blew up is far over it (an 8-thread run with a replica per thread, since
-    /// fixed: ~5e18×).
+    /// diverged (`TrainingError.diverged`): trained models are under it (en-corpus after 5
+    /// epochs: ~0.4–0.55×), one whose rows blew up is far over it (an 8-thread run with a
+    /// replica per thread, since fixed: ~5e18×).
     public static let divergedLossFactor = 3.0
 
     /// `.diverged` when an epoch's mean loss (nil: no pair trained) is finite but over
@@ -54,7 +55,6 @@ public struct Trainer {
         guard let loss = meanLoss, loss.isFinite, loss > divergedLossFactor * untrained else { return nil }
         return .diverged(epoch: epoch, loss: loss, untrained: untrained)
     }
-    public static let replicaHotMergesPerMerge = 10
 
     public init(configuration: TrainingConfiguration, corpus: TrainingCorpus) throws {
         try configuration.validate()
