@@ -646,6 +646,18 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     }
 }
 
+/// Runs `body` on shared tables of `rows` rows of `rowStride` floats over `input` and `output`
+/// (for the replica tests), with the two buffers to change and read them directly.
+func withSharedTables(_ input: inout [Float], _ output: inout [Float], rows: Int, rowStride: Int,
+                      _ body: (TrainingTables, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void) {
+    input.withUnsafeMutableBufferPointer { inBuf in
+        output.withUnsafeMutableBufferPointer { outBuf in
+            body(TrainingTables(input: inBuf.baseAddress!, inputStride: rowStride, output: outBuf.baseAddress!,
+                                outputStride: rowStride, rows: rows), inBuf, outBuf)
+        }
+    }
+}
+
 @Test func replicaMergeAddsChangesFromEveryRowWhereverItStarts() {
     // 5 rows of stride 4 in each table; the replica changes some values of every row, the shared
     // tables change others meanwhile (another worker); after merging the first `merged` rows,
@@ -655,33 +667,29 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     for merged in [5, 3, 7, 0] {
         for start in [0.0, 0.2, 0.5, 0.99, 1.0] {
             var input = (0..<n).map { Float($0) }, output = (0..<n).map { Float(100 + $0) }
-            input.withUnsafeMutableBufferPointer { inBuf in
-                output.withUnsafeMutableBufferPointer { outBuf in
-                    let tables = TrainingTables(input: inBuf.baseAddress!, inputStride: rowStride, output: outBuf.baseAddress!,
-                                                outputStride: rowStride, rows: rows)
-                    guard let replica = ReplicaTables(tables: tables, rows: rows) else { Issue.record("no memory"); return }
-                    #expect(replica.rows == rows)
-                    replica.take(from: tables)
-                    for i in 0..<n {
-                        #expect(replica.inputLocal[i] == inBuf[i] && replica.inputBase[i] == inBuf[i])
-                        #expect(replica.outputLocal[i] == outBuf[i] && replica.outputBase[i] == outBuf[i])
-                    }
-                    for i in stride(from: 0, to: n, by: 3) { replica.inputLocal[i] += 0.5; replica.outputLocal[i] -= 2 }
-                    for i in stride(from: 1, to: n, by: 3) { inBuf[i] += 10; outBuf[i] += 20 }
-                    let end = min(merged, rows) * rowStride
-                    let localBefore = (0..<n).map { replica.inputLocal[$0] }, baseBefore = (0..<n).map { replica.outputBase[$0] }
-                    let expectedIn = (0..<n).map { i in i < end ? inBuf[i] + (replica.inputLocal[i] - replica.inputBase[i]) : inBuf[i] }
-                    let expectedOut = (0..<n).map { i in i < end ? outBuf[i] + (replica.outputLocal[i] - replica.outputBase[i]) : outBuf[i] }
-                    replica.merge(into: tables, rows: merged, startFraction: start)
-                    #expect(Array(inBuf) == expectedIn, "rows \(merged) start \(start)")
-                    #expect(Array(outBuf) == expectedOut, "rows \(merged) start \(start)")
-                    for i in 0..<n where i < end {
-                        #expect(replica.inputLocal[i] == inBuf[i] && replica.inputBase[i] == inBuf[i])
-                        #expect(replica.outputLocal[i] == outBuf[i] && replica.outputBase[i] == outBuf[i])
-                    }
-                    for i in 0..<n where i >= end {
-                        #expect(replica.inputLocal[i] == localBefore[i] && replica.outputBase[i] == baseBefore[i], "rows \(merged) \(i)")
-                    }
+            withSharedTables(&input, &output, rows: rows, rowStride: rowStride) { tables, inBuf, outBuf in
+                guard let replica = ReplicaTables(tables: tables, rows: rows) else { Issue.record("no memory"); return }
+                #expect(replica.rows == rows)
+                replica.take(from: tables)
+                for i in 0..<n {
+                    #expect(replica.inputLocal[i] == inBuf[i] && replica.inputBase[i] == inBuf[i])
+                    #expect(replica.outputLocal[i] == outBuf[i] && replica.outputBase[i] == outBuf[i])
+                }
+                for i in stride(from: 0, to: n, by: 3) { replica.inputLocal[i] += 0.5; replica.outputLocal[i] -= 2 }
+                for i in stride(from: 1, to: n, by: 3) { inBuf[i] += 10; outBuf[i] += 20 }
+                let end = min(merged, rows) * rowStride
+                let localBefore = (0..<n).map { replica.inputLocal[$0] }, baseBefore = (0..<n).map { replica.outputBase[$0] }
+                let expectedIn = (0..<n).map { i in i < end ? inBuf[i] + (replica.inputLocal[i] - replica.inputBase[i]) : inBuf[i] }
+                let expectedOut = (0..<n).map { i in i < end ? outBuf[i] + (replica.outputLocal[i] - replica.outputBase[i]) : outBuf[i] }
+                replica.merge(into: tables, rows: merged, startFraction: start)
+                #expect(Array(inBuf) == expectedIn, "rows \(merged) start \(start)")
+                #expect(Array(outBuf) == expectedOut, "rows \(merged) start \(start)")
+                for i in 0..<n where i < end {
+                    #expect(replica.inputLocal[i] == inBuf[i] && replica.inputBase[i] == inBuf[i])
+                    #expect(replica.outputLocal[i] == outBuf[i] && replica.outputBase[i] == outBuf[i])
+                }
+                for i in 0..<n where i >= end {
+                    #expect(replica.inputLocal[i] == localBefore[i] && replica.outputBase[i] == baseBefore[i], "rows \(merged) \(i)")
                 }
             }
         }
@@ -695,26 +703,22 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     // so a merge that ran past the held rows would read the next copy, not zeros, and change them.
     let rows = 260, held = 256, rowStride = 4, n = rows * rowStride, h = held * rowStride
     var input = (0..<n).map { Float($0) }, output = (0..<n).map { Float(100 + $0) }
-    input.withUnsafeMutableBufferPointer { inBuf in
-        output.withUnsafeMutableBufferPointer { outBuf in
-            let tables = TrainingTables(input: inBuf.baseAddress!, inputStride: rowStride, output: outBuf.baseAddress!,
-                                        outputStride: rowStride, rows: rows)
-            guard let replica = ReplicaTables(tables: tables, rows: held) else { Issue.record("no memory"); return }
-            #expect(replica.rows == held && replica.inputFloats == h && replica.outputFloats == h)
-            #expect(ReplicaTables.bytes(tables: tables, rows: held) < ReplicaTables.bytes(tables: tables, rows: rows * 1024))
-            replica.take(from: tables)
-            for i in 0..<h { #expect(replica.inputLocal[i] == inBuf[i] && replica.outputBase[i] == outBuf[i]) }
-            for i in 0..<h { replica.inputLocal[i] += 1; replica.outputLocal[i] -= 1 }
-            for i in 0..<n { inBuf[i] += 100; outBuf[i] += 1000 }   // the other worker, every row
-            let beforeIn = Array(inBuf), beforeOut = Array(outBuf)
-            replica.merge(into: tables, rows: rows, startFraction: 0.5)
-            #expect(Array(inBuf[h...]) == Array(beforeIn[h...]) && Array(outBuf[h...]) == Array(beforeOut[h...]))
-            for i in 0..<n {
-                #expect(inBuf[i] == beforeIn[i] + (i < h ? 1 : 0), "input \(i)")
-                #expect(outBuf[i] == beforeOut[i] - (i < h ? 1 : 0), "output \(i)")
-            }
-            for i in 0..<h { #expect(replica.inputLocal[i] == inBuf[i] && replica.outputBase[i] == outBuf[i]) }
+    withSharedTables(&input, &output, rows: rows, rowStride: rowStride) { tables, inBuf, outBuf in
+        guard let replica = ReplicaTables(tables: tables, rows: held) else { Issue.record("no memory"); return }
+        #expect(replica.rows == held && replica.inputFloats == h && replica.outputFloats == h)
+        #expect(ReplicaTables.bytes(tables: tables, rows: held) < ReplicaTables.bytes(tables: tables, rows: rows * 1024))
+        replica.take(from: tables)
+        for i in 0..<h { #expect(replica.inputLocal[i] == inBuf[i] && replica.outputBase[i] == outBuf[i]) }
+        for i in 0..<h { replica.inputLocal[i] += 1; replica.outputLocal[i] -= 1 }
+        for i in 0..<n { inBuf[i] += 100; outBuf[i] += 1000 }   // the other worker, every row
+        let beforeIn = Array(inBuf), beforeOut = Array(outBuf)
+        replica.merge(into: tables, rows: rows, startFraction: 0.5)
+        #expect(Array(inBuf[h...]) == Array(beforeIn[h...]) && Array(outBuf[h...]) == Array(beforeOut[h...]))
+        for i in 0..<n {
+            #expect(inBuf[i] == beforeIn[i] + (i < h ? 1 : 0), "input \(i)")
+            #expect(outBuf[i] == beforeOut[i] - (i < h ? 1 : 0), "output \(i)")
         }
+        for i in 0..<h { #expect(replica.inputLocal[i] == inBuf[i] && replica.outputBase[i] == outBuf[i]) }
     }
 }
 

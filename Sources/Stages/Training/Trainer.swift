@@ -107,8 +107,8 @@ public struct Trainer {
         let bytes = Int(TrainingConfiguration.replicaBytes(vocabularySize: rows, dimension: cfg.dimension))
         let which = rows >= v ? "all \(Format.grouped(v)) rows" : "the \(Format.grouped(rows)) most frequent words' rows (of \(Format.grouped(v)); the rest shared)"
         let replica = "thread 2 trains a replica of \(which) of both tables (\(Format.bytes(bytes))), merged every \(Format.grouped(interval)) words read, the \(Format.grouped(min(rows, Trainer.replicaHotRows))) hottest \(Trainer.replicaHotMergesPerMerge)× as often"
-        let hot = cfg.stagedRows(vocabularySize: v, replicaInterval: interval)
         guard cfg.threads > 2 else { return replica }
+        let hot = cfg.stagedRows(vocabularySize: v, replicaInterval: interval)
         let others = cfg.threads == 3 ? "threads 1 and 3" : "threads 1 and 3–\(cfg.threads)"
         guard hot > 0 else { return "\(replica); \(others) write the shared tables, every row (Hogwild)" }
         return "\(replica); \(others) write the shared tables (Hogwild), each with its own copy of the \(Format.grouped(hot)) most frequent words' output rows"

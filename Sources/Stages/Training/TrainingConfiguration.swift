@@ -153,7 +153,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     }
 
     /// Why the replica that `replicaInterval` asks for cannot be made, or nil: it may take at
-    /// most half the machine's memory (copying them would
+    /// most half the machine's memory (copying it would
     /// otherwise push the system into swapping or the OOM killer). Only an explicit
     /// `replicaRows` can ask for that much; the default stays within `replicaBudget`.
     public func replicaMemoryError(vocabularySize: Int,
