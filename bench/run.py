@@ -2,7 +2,8 @@
 """Side-by-side benchmark: w2v-pipe against gensim, fastText and word2vec.c.
 
     python3 bench/run.py [--corpus ZIP] [--models sgns,cbow] [--epochs 1] [--threads N]
-                         [--repeats 5] [--tools w2v-pipe,w2v-pipe-shared,w2v-pipe-pair,w2v-pipe-1t,gensim,fasttext,word2vec-c]
+                         [--repeats 5] [--tools w2v-pipe,w2v-pipe-shared,w2v-pipe-pair,w2v-pipe-1t,w2v-pipe-procs,
+                                             gensim,fasttext,word2vec-c]
                          [--out bench/results] [--smoke] [--no-build] [--keep-work]
 
 Every tool trains on the same bytes (the zip member extracted once) with the same
@@ -39,10 +40,15 @@ ANALOGIES = REPO / "data" / "eval" / "questions-words.txt"
 SIMILARITY = REPO / "data" / "eval" / "wordsim353.tsv"
 DEFAULT_CORPUS = "../shared/data/corpus/en-corpus.zip"  # relative to the repo root
 SMOKE_CORPUS = "data/en-small.zip"
-ALL_TOOLS = ["w2v-pipe", "w2v-pipe-shared", "w2v-pipe-pair", "w2v-pipe-1t", "gensim", "fasttext", "word2vec-c"]
+ALL_TOOLS = ["w2v-pipe", "w2v-pipe-shared", "w2v-pipe-pair", "w2v-pipe-1t", "w2v-pipe-procs", "gensim", "fasttext", "word2vec-c"]
 # w2v-pipe variants: extra train parameters (the per-pair kernel: skip-gram only) and threads.
 PIPE_VARIANTS = {"w2v-pipe": ({}, None), "w2v-pipe-shared": ({"replica_merge_words": 0}, None),
-                 "w2v-pipe-pair": ({"batched_negatives": False}, None), "w2v-pipe-1t": ({}, 1)}
+                 "w2v-pipe-pair": ({"batched_negatives": False}, None), "w2v-pipe-1t": ({}, 1),
+                 "w2v-pipe-procs": ({}, 1)}
+# The variant that is not one run: as many one-thread processes as threads, started together
+# (`Pipe.train_procs`): what the machine gives this workload on all its cores when nothing is
+# shared, the yardstick for the 1 → N thread scaling.
+PROCS = "w2v-pipe-procs"
 PEER_PACKAGES = {  # tool -> (pip requirement, distribution name, version)
     "gensim": ("gensim==4.4.0", "gensim", "4.4.0"),
     "fasttext": ("fasttext-wheel==0.9.2", "fasttext-wheel", "0.9.2"),
@@ -55,6 +61,9 @@ TIMING = {
     "w2v-pipe-pair": "as w2v-pipe; skip-gram with `batched_negatives: false` (one update per pair, word2vec.c's order)",
     "w2v-pipe-shared": "as w2v-pipe, with `replica_merge_words: 0`: every thread writes the shared tables (the hottest output rows staged), the default before replicas",
     "w2v-pipe-1t": "as w2v-pipe, with `threads: 1` (the 1 → N thread scaling)",
+    "w2v-pipe-procs": "N one-thread w2v-pipe processes started together (N = threads; each its own seed, tables and "
+                      "experiment, one store): words/s = the sum of each one's corpus tokens × epochs / its own train s; "
+                      "train s = the longest",
     "gensim": "`train()` only, in-process (build_vocab — corpus scan, vocabulary, tables — excluded)",
     "fasttext": "from fastText's own `Number of labels` line (vocabulary read) to the return of train_unsupervised (output-matrix init included)",
     "word2vec-c": "from its first progress line (vocabulary read, tables built) to process exit (includes writing the vectors, <1 s)",
@@ -64,6 +73,7 @@ CANNOT_EXPRESS = {
     "w2v-pipe-pair": "as w2v-pipe, per-pair kernel.",
     "w2v-pipe-shared": "as w2v-pipe, shared tables (no replicas).",
     "w2v-pipe-1t": "as w2v-pipe, one thread.",
+    "w2v-pipe-procs": "as w2v-pipe-1t, N processes at once; quality of the first one; peak RSS of the largest one.",
     "gensim": "iterator mode over text8 cut into 10,000-word sentences (Text8Corpus), sg=1/0, hs=0, negative=5, "
               "sample=1e-4, workers=threads, cbow_mean=1; its default alpha 0.025 for both models "
               "(word2vec.c and w2v-pipe start CBOW at 0.05). corpus_file mode not used (trains on ~half of a one-line corpus).",
@@ -345,9 +355,9 @@ class Pipe:
                 out.append(d)
         return sorted(out, key=lambda d: d.get("startedAt", ""))
 
-    def train(self, model, seed, vectors, tag, epochs=None, variant="w2v-pipe"):
+    def train(self, model, seed, vectors, tag, epochs=None, variant="w2v-pipe", name=None):
         extra, threads = PIPE_VARIANTS[variant]
-        exp = self.write_exp(f"bench-{model}", model, seed, epochs, vectors, extra, threads)
+        exp = self.write_exp(name or f"bench-{model}", model, seed, epochs, vectors, extra, threads)
         r = run_measured([PIPE, "run", exp, "--store", self.store, "--progress", "none"],
                          self.logdir / f"{tag}.log")
         if r["rc"] != 0:
@@ -371,7 +381,38 @@ class Pipe:
                 "kernel_isa": m.get("kernel_isa"), "setup_seconds": m.get("setup_seconds"),
                 "write_seconds": m.get("write_seconds"), "sentence_seconds": m.get("sentence_seconds"),
                 "overhead_fraction_of_epoch": m.get("overhead_fraction_of_epoch"),
-                "wall": r["wall"], "rss_mb": r["rss_mb"], "cpu": r["cpu"], "user": r["user"], "sys": r["sys"]}, exp
+                "wall": r["wall"], "rss_mb": r["rss_mb"], "cpu": r["cpu"], "user": r["user"], "sys": r["sys"],
+                "started": r["start"], "ended": r["end"]}, exp
+
+    def train_procs(self, model, seed, vectors, tag, corpus_words):
+        """`PROCS`: `self.threads` one-thread runs started together, each with its own seed
+        (seed × 1000 + k, never a seed another variant trains with, so no run is reused) and
+        experiment file. Returns one run: words/s summed over the processes (each one's words ÷
+        its own training time), the longest training time, the first one's vectors (`vectors`)
+        for the quality columns, and how much the processes' wall times overlapped."""
+        from concurrent.futures import ThreadPoolExecutor
+        n = max(1, self.threads)
+        vecs = [vectors] + [vectors.with_name(f"{vectors.stem}-p{k}{vectors.suffix}") for k in range(1, n)]
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            futures = [pool.submit(self.train, model, seed * 1000 + k, vecs[k], f"{tag}-p{k}", variant=PROCS,
+                                   name=f"bench-{model}-p{k}") for k in range(n)]
+            outs = [f.result()[0] for f in futures]
+        for v in vecs[1:]:
+            v.unlink(missing_ok=True)
+        errs = [o["error"] for o in outs if "error" in o]
+        if errs:
+            return {"error": f"{len(errs)} of {n} processes failed: " + errs[0]}, None
+        # The stretch all n processes were running, over the longest one's wall time: near 1
+        # when they trained side by side throughout.
+        overlap = max(0.0, min(o["ended"] for o in outs) - max(o["started"] for o in outs))
+        longest = max(o["ended"] - o["started"] for o in outs)
+        run = dict(outs[0])
+        run.update(train_seconds=max(o["train_seconds"] for o in outs),
+                   words_per_second=sum(corpus_words / o["train_seconds"] for o in outs),
+                   per_process_words_per_second=[corpus_words / o["train_seconds"] for o in outs],
+                   processes=n, overlap_fraction=overlap / longest if longest > 0 else 0,
+                   rss_mb=max(o["rss_mb"] for o in outs), cpu=sum(o["cpu"] for o in outs))
+        return run, None
 
 
 # --------------------------------------------------------------------------------------------
@@ -490,7 +531,7 @@ def roofline(result):
              "| w2v-pipe | model | words/s (median) | flops/word | Gflop/s | % of peak flops | bytes/word if uncached | GB/s | % of read bandwidth | bound: flops | bound: bandwidth |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in result["rows"]:
-        if row["tool"] not in PIPE_VARIANTS or not row.get("words_per_second"):
+        if row["tool"] not in PIPE_VARIANTS or row["tool"] == PROCS or not row.get("words_per_second"):
             continue
         runs = [r for r in result["runs"] if r["tool"] == row["tool"] and r["model"] == row["model"] and "train_seconds" in r]
         w = work_per_word(runs[-1], row["model"], cfg["tokens"], cfg["epochs"]) if runs else None
@@ -532,6 +573,22 @@ def roofline(result):
                   "machine whose speed drifts the ratio within a round is the steadier figure; both are shown."
                   + (f" The probe's own 1 → {probes[0]['cores']} core scaling, which nothing shared limits: {machine} "
                      "(start" + (", end" if len(probes) > 1 else "") + ")." if machine else "")]
+    ceiling = []
+    for model in cfg["models"]:
+        procs = per_round_ratios(result["runs"], model, PROCS, "w2v-pipe-1t")
+        threads = per_round_ratios(result["runs"], model, "w2v-pipe", PROCS)
+        overlap = stats([r.get("overlap_fraction") for r in result["runs"] if r["tool"] == PROCS and r["model"] == model])
+        if procs:
+            ceiling.append(f"{model} {fmt_range(procs, lambda x: f'{x:.2f}×')}"
+                           + (f", and {cfg['threads']} threads reached {fmt_range(threads, lambda x: f'{100 * x:.0f}%')} "
+                              "of the processes' sum" if threads else "")
+                           + (f" (the processes ran side by side {fmt_range(overlap, lambda x: f'{100 * x:.0f}%', False)} "
+                              "of the time)" if overlap else ""))
+    if ceiling:
+        lines += ["", f"What this machine gives this workload on {cfg['threads']} cores when nothing is shared "
+                  f"({PROCS}: {cfg['threads']} one-thread processes at once, each its own tables), words/s summed ÷ "
+                  "one thread alone, within a round: " + "; ".join(ceiling) + ". A thread count cannot scale past "
+                  "this except by sharing what the processes duplicate."]
     rep = []
     for model in cfg["models"]:
         within = per_round_ratios(result["runs"], model, "w2v-pipe", "w2v-pipe-shared")
@@ -549,7 +606,8 @@ def roofline(result):
     if vs:
         lines += ["", "w2v-pipe's words/s ÷ a peer's in the same round (median (min–max) over the rounds): "
                   + ", ".join(vs) + "."]
-    over = [r for r in result["runs"] if r["tool"] in PIPE_VARIANTS and r.get("overhead_fraction_of_epoch") is not None]
+    over = [r for r in result["runs"] if r["tool"] in PIPE_VARIANTS and r["tool"] != PROCS
+            and r.get("overhead_fraction_of_epoch") is not None]
     if over:
         o = stats([r["overhead_fraction_of_epoch"] for r in over])
         sent = stats([r["sentence_seconds"] / r["train_seconds"] for r in over if r.get("sentence_seconds") is not None])
@@ -696,13 +754,13 @@ def main():
     ap.add_argument("--tools", default=",".join(ALL_TOOLS))
     ap.add_argument("--out", default=str(BENCH / "results"))
     ap.add_argument("--smoke", action="store_true",
-                    help="w2v-pipe alone (its three variants) on data/en-small.zip, 1 epoch, 1 repeat, no venv (for CI)")
+                    help="w2v-pipe alone (its variants) on data/en-small.zip, 1 epoch, 1 repeat, no venv (for CI)")
     ap.add_argument("--no-build", action="store_true", help="use the existing .build/release/w2v-pipe as is")
     ap.add_argument("--keep-work", action="store_true", help="keep the temporary work directory (corpus, store, vectors)")
     args = ap.parse_args()
 
     if args.smoke:
-        args.corpus, args.tools, args.epochs, args.repeats = args.corpus or SMOKE_CORPUS, "w2v-pipe,w2v-pipe-shared,w2v-pipe-pair,w2v-pipe-1t", 1, 1
+        args.corpus, args.tools, args.epochs, args.repeats = args.corpus or SMOKE_CORPUS, "w2v-pipe,w2v-pipe-shared,w2v-pipe-pair,w2v-pipe-1t,w2v-pipe-procs", 1, 1
     corpus = Path(args.corpus or DEFAULT_CORPUS)
     if not corpus.is_absolute():
         corpus = (REPO / corpus) if (REPO / corpus).exists() else corpus.resolve()
@@ -799,7 +857,9 @@ def main():
                     tag = f"{tool}-{model}-r{rep + 1}"
                     vec = vecdir / f"{tag}.bin"
                     log(f"[{n}/{total}] {tag}")
-                    if tool in PIPE_VARIANTS:
+                    if tool == PROCS:
+                        r, exp = pipe.train_procs(model, rep + 1, vec, tag, tokens * args.epochs)
+                    elif tool in PIPE_VARIANTS:
                         r, exp = pipe.train(model, rep + 1, vec, tag, variant=tool)
                         r["trained_on"] = f"{tokens / 1e6:.2f}M tokens/epoch (tokenize record)"
                         if tool == "w2v-pipe" and model == "sgns" and "error" not in r:
@@ -809,7 +869,8 @@ def main():
                                        result["peers"])
                     r.update(tool=tool, model=model, repeat=rep + 1)
                     if "error" not in r:
-                        r["words_per_second"] = tokens * args.epochs / r["train_seconds"]
+                        if tool != PROCS:   # its own: the processes' rates summed
+                            r["words_per_second"] = tokens * args.epochs / r["train_seconds"]
                         r["quality"] = evaluate(vec, logdir / f"{tag}-evaluate.json")
                         q = r["quality"]
                         log(f"    train {r['train_seconds']:.2f} s, {words(r['words_per_second'])} words/s, "

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI smoke test of the benchmark harness: w2v-pipe alone (default, shared tables, per-pair kernel, one thread) on
+# CI smoke test of the benchmark harness: w2v-pipe alone (default, shared tables, per-pair kernel, one thread,
+# one-thread processes at once) on
 # data/en-small.zip, 1 epoch, 1 repeat, no venv (well under a minute once the release binary
 # exists). Fails if the results table lacks a w2v-pipe row, the roofline, the scaling line or the
 # pipeline-overhead line. Extra arguments go to bench/run.py (e.g. --no-build).
@@ -17,4 +18,6 @@ grep -q '^Replicas (the default) ÷ shared tables' "$out/table.md" || fail "no r
 grep -q '^Roofline' "$out/table.md" || fail "no roofline (machine probe) section"
 grep -Eq '^1 → [0-9]+ threads.*within a round' "$out/table.md" || fail "no thread-scaling line (with the ratio within a round)"
 grep -q '^Around training' "$out/table.md" || fail "no pipeline-overhead line"
+grep -Eq '^\| w2v-pipe-procs \| (sgns|cbow) \| [0-9]' "$out/table.md" || fail "no row of one-thread processes at once"
+grep -q '^What this machine gives this workload' "$out/table.md" || fail "no line of the processes' scaling (the machine's ceiling)"
 echo "bench smoke: ok"
