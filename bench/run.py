@@ -525,8 +525,9 @@ def roofline(result):
                          f"read {q['read_g_bps_all_cores']:.1f} GB/s ({q['read_g_bps_one_core']:.1f} on one), memory latency "
                          f"{q['memory_latency_ns']:.0f} ns, core-to-core round trip "
                          f"{q.get('core_to_core_round_trip_ns') or 0:.0f} ns, kernels {q['kernel_isa']}"
-                         + (f", fresh memory written {q['fresh_memory_g_bps']:.2f} GB/s the first time and "
-                            f"{q['rewritten_memory_g_bps']:.1f} GB/s again" if q.get("fresh_memory_g_bps") else "")
+                         + (f", fresh memory written {q['fresh_memory_g_bps']:.2f} GB/s the first time in 2 MB pages"
+                            + (f" ({q['fresh_small_pages_g_bps']:.2f} in 4 KB pages)" if q.get("fresh_small_pages_g_bps") else "")
+                            + f" and {q['rewritten_memory_g_bps']:.1f} GB/s again" if q.get("fresh_memory_g_bps") else "")
                          for q in probes) + ".", "",
              "| w2v-pipe | model | words/s (median) | flops/word | Gflop/s | % of peak flops | bytes/word if uncached | GB/s | % of read bandwidth | bound: flops | bound: bandwidth |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]

@@ -245,9 +245,19 @@ final class ReplicaTables: @unchecked Sendable {
     }
 
     /// Nil when the memory cannot be mapped. The copies are filled by `take(from:)`.
+    ///
+    /// In 4 KB pages, unlike the tables (`EmbeddingMatrix`): the replica is first written inside
+    /// the first epoch, by its worker, and on a VM whose host takes freed memory back (free page
+    /// reporting works on 2 MB blocks) a fresh 2 MB page is by far the dearest memory there is.
+    /// On the 2-vCPU AMD VM of 2026-12-04 the first copy of a 122 MB replica (en-corpus, dim 100)
+    /// took 0.20–0.82 s in huge pages and 0.06–0.07 s in 4 KB pages, against ~2 s of training
+    /// for that worker in a 1-epoch CBOW run; the probe's `fresh memory` shows the two rates.
+    /// Its worker then misses the TLB more often: in paired runs at 5 epochs (where the copy is
+    /// made once) 4 KB pages came out even (CBOW 1.04×, skip-gram 0.98× and 1.02×), at 1 epoch
+    /// ahead (CBOW 1.20×, skip-gram 1.08×); bench/RESULTS.md.
     init?(tables: TrainingTables, rows: Int) {
         let rows = max(1, min(rows, tables.rows))
-        guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables, rows: rows), hugePages: true) else { return nil }
+        guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables, rows: rows), hugePages: false) else { return nil }
         buffer = b
         self.rows = rows
         inputFloats = rows * tables.inputStride
