@@ -28,9 +28,10 @@ public struct MachineProbe: Codable, Sendable {
     /// page cache of written artifacts all pay. Nil in a probe saved before it was measured.
     public var freshMemoryGBps: Double?
     public var rewrittenMemoryGBps: Double?
-    /// The same first touch in 4 KB pages (as the second worker's replica is made), GB/s: on a VM
-    /// with free page reporting these usually come from memory the guest still holds, where a
-    /// 2 MB page comes from the host (2.0 GB/s against 0.2 GB/s seen on that AMD VM). Nil in a
+    /// The same first touch in 4 KB pages (as most of a process's other memory), GB/s: on a VM
+    /// with free page reporting these often come from memory the guest still holds, where a
+    /// 2 MB page comes from the host (1.4 GB/s against 0.2 GB/s seen on that AMD VM after a
+    /// pause; right after another process freed its 2 MB pages, 0.29 against 9.0). Nil in a
     /// probe saved before it was measured.
     public var freshSmallPagesGBps: Double?
 

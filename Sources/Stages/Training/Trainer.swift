@@ -246,18 +246,17 @@ final class ReplicaTables: @unchecked Sendable {
 
     /// Nil when the memory cannot be mapped. The copies are filled by `take(from:)`.
     ///
-    /// In 4 KB pages, unlike the tables (`EmbeddingMatrix`): the replica is first written inside
-    /// the first epoch, by its worker, and on a VM whose host takes freed memory back (free page
-    /// reporting works on 2 MB blocks) a fresh 2 MB page is by far the dearest memory there is.
-    /// On the 2-vCPU AMD VM of 2026-12-04 the first copy of a 122 MB replica (en-corpus, dim 100)
-    /// took 0.20–0.82 s in huge pages and 0.06–0.07 s in 4 KB pages, against ~2 s of training
-    /// for that worker in a 1-epoch CBOW run; the probe's `fresh memory` shows the two rates.
-    /// Its worker then misses the TLB more often: in paired runs at 5 epochs (where the copy is
-    /// made once) 4 KB pages came out even (CBOW 1.04×, skip-gram 0.98× and 1.02×), at 1 epoch
-    /// ahead (CBOW 1.20×, skip-gram 1.08×); bench/RESULTS.md.
+    /// In huge pages, like the tables. On a VM whose host takes freed memory back, fresh 2 MB
+    /// pages are the dearest memory there is, and the replica's first copy is made inside the
+    /// first epoch: for a 122 MB replica (en-corpus, dim 100) on the 2-vCPU AMD VM of 2026-12-04
+    /// it took 0.20–0.82 s in huge pages, 0.06–0.07 s in 4 KB pages, and 4 KB pages raised
+    /// 1-epoch CBOW's words/s by 6–20%. But the whole stage then took longer (1.047× in 8 paired
+    /// rounds, 6 slower): writing the artifacts after the epochs, which takes 0.05 s when the
+    /// replica's 2 MB pages have just been freed, took 0.22–0.39 s (bench/RESULTS.md). The fresh
+    /// memory is paid either way; in huge pages the replica's worker also misses the TLB less.
     init?(tables: TrainingTables, rows: Int) {
         let rows = max(1, min(rows, tables.rows))
-        guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables, rows: rows), hugePages: false) else { return nil }
+        guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables, rows: rows), hugePages: true) else { return nil }
         buffer = b
         self.rows = rows
         inputFloats = rows * tables.inputStride

@@ -13,10 +13,10 @@ struct ProbeCommand: ParsableCommand {
         can be read against them; bench/run.py prints its roofline next to each tool's speed. On a shared or \
         virtual machine the figures move between runs (the core-to-core round trip most of all): probe again \
         beside the runs you compare. "fresh memory" is the first write to memory the process has just been \
-        given against writing it again, in 2 MB pages (as the tables are made) and in 4 KB pages (as the \
-        second thread's replica is): where the host takes freed memory back (a VM with free page \
-        reporting) the first touch can be tens of times slower, most of all in 2 MB pages, and every new \
-        table, replica and written artifact pays it.
+        given against writing it again, in 2 MB pages (as the tables and the second thread's replica are \
+        made) and in 4 KB pages: where the host takes freed memory back (a VM with free page reporting) \
+        the first touch can be tens of times slower, most of all in 2 MB pages, and every new table, \
+        replica and written artifact pays it.
 
         Examples:
           w2v-pipe probe
