@@ -60,10 +60,18 @@ public final class ArtifactWriter {
     /// writeback had been started ~20 ms before.
     static let writebackBatch: Int64 = 8 << 20
 
+    /// The most bytes one write(2) is given. The kernel may size the page cache's pages by the
+    /// write (large folios: ext4 on Linux 6.18), and on a VM whose host takes freed memory back
+    /// the larger ones come from memory the host must provide again. On the 2-vCPU AMD VM of
+    /// 2026-12-04, 81 MB written into a new file 4 s after the last such write (3 runs each):
+    /// in 27 MB writes 235–328 ms, 8 MB 303–399 ms, 1 MB 124–201 ms, 256 KB 20–23 ms, 64 KB
+    /// 23–27 ms; the train stage's two 27 MB table writes took 0.14–0.17 s each.
+    static let writeChunk = 256 << 10
+
     fileprivate static func writeAll(_ bytes: UnsafeRawBufferPointer, fd: Int32, path: String) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, min(writeChunk, bytes.count - offset))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw StoreError.io(operation: "write", path: path, errno: errno)
