@@ -250,10 +250,11 @@ final class ReplicaTables: @unchecked Sendable {
     /// pages are the dearest memory there is, and the replica's first copy is made inside the
     /// first epoch: for a 122 MB replica (en-corpus, dim 100) on the 2-vCPU AMD VM of 2026-12-04
     /// it took 0.20–0.82 s in huge pages, 0.06–0.07 s in 4 KB pages, and 4 KB pages raised
-    /// 1-epoch CBOW's words/s by 6–20%. But the whole stage then took longer (1.047× in 8 paired
-    /// rounds, 6 slower): writing the artifacts after the epochs, which takes 0.05 s when the
-    /// replica's 2 MB pages have just been freed, took 0.22–0.39 s (bench/RESULTS.md). The fresh
-    /// memory is paid either way; in huge pages the replica's worker also misses the TLB less.
+    /// 1-epoch CBOW's words/s by 6–20% in one series of paired runs (0.93× in a later one). But
+    /// the whole stage took longer (1.047× and 1.163×, 8 paired rounds each): writing the
+    /// artifacts after the epochs, ~0.05 s when the replica's 2 MB pages have just been freed,
+    /// took 0.08–0.39 s (bench/RESULTS.md). The fresh memory is paid either way; in huge pages
+    /// the replica's worker also misses the TLB less.
     init?(tables: TrainingTables, rows: Int) {
         let rows = max(1, min(rows, tables.rows))
         guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables, rows: rows), hugePages: true) else { return nil }
