@@ -406,10 +406,10 @@ class Pipe:
         # when they trained side by side throughout.
         overlap = max(0.0, min(o["ended"] for o in outs) - max(o["started"] for o in outs))
         longest = max(o["ended"] - o["started"] for o in outs)
+        rates = [corpus_words / o["train_seconds"] for o in outs]
         run = dict(outs[0])
         run.update(train_seconds=max(o["train_seconds"] for o in outs),
-                   words_per_second=sum(corpus_words / o["train_seconds"] for o in outs),
-                   per_process_words_per_second=[corpus_words / o["train_seconds"] for o in outs],
+                   words_per_second=sum(rates), per_process_words_per_second=rates,
                    processes=n, overlap_fraction=overlap / longest if longest > 0 else 0,
                    rss_mb=max(o["rss_mb"] for o in outs), cpu=sum(o["cpu"] for o in outs))
         return run, None
@@ -858,10 +858,11 @@ def main():
                     tag = f"{tool}-{model}-r{rep + 1}"
                     vec = vecdir / f"{tag}.bin"
                     log(f"[{n}/{total}] {tag}")
-                    if tool == PROCS:
-                        r, exp = pipe.train_procs(model, rep + 1, vec, tag, tokens * args.epochs)
-                    elif tool in PIPE_VARIANTS:
-                        r, exp = pipe.train(model, rep + 1, vec, tag, variant=tool)
+                    if tool in PIPE_VARIANTS:
+                        if tool == PROCS:
+                            r, exp = pipe.train_procs(model, rep + 1, vec, tag, tokens * args.epochs)
+                        else:
+                            r, exp = pipe.train(model, rep + 1, vec, tag, variant=tool)
                         r["trained_on"] = f"{tokens / 1e6:.2f}M tokens/epoch (tokenize record)"
                         if tool == "w2v-pipe" and model == "sgns" and "error" not in r:
                             sgns_vectors, sgns_exp = vec, exp
