@@ -100,13 +100,20 @@ public struct Trainer {
         let interval = cfg.replicaInterval(vocabularySize: v, epochWords: wordTokenCount)
         guard interval > 0 else {
             let hot = cfg.stagedRows(vocabularySize: v)
-            guard hot > 0 else { return "\(cfg.threads) threads write the shared tables, every row (word2vec.c's Hogwild)" }
-            return "\(cfg.threads) threads write the shared tables (Hogwild), each with its own copy of the \(Format.grouped(hot)) most frequent words' output rows"
+            // Why there is no replica when the vocabulary's size is the reason (see `replicaInterval`).
+            let why = cfg.threads == 2 && cfg.replicaMergeWords == nil && cfg.replicaRows == nil
+                && TrainingConfiguration.smallVocabularyShares(v)
+                ? " (no replica: with at most \(Format.grouped(Trainer.replicaHotRows)) words every row is hot, and a replica trains them from values a merge old)" : ""
+            guard hot > 0 else { return "\(cfg.threads) threads write the shared tables, every row (word2vec.c's Hogwild)\(why)" }
+            return "\(cfg.threads) threads write the shared tables (Hogwild), each with its own copy of the \(Format.grouped(hot)) most frequent words' output rows\(why)"
         }
         let rows = cfg.replicaRowCount(vocabularySize: v)
         let bytes = Int(TrainingConfiguration.replicaBytes(vocabularySize: rows, dimension: cfg.dimension))
         let which = rows >= v ? "all \(Format.grouped(v)) rows" : "the \(Format.grouped(rows)) most frequent words' rows (of \(Format.grouped(v)); the rest shared)"
-        let replica = "thread 2 trains a replica of \(which) of both tables (\(Format.bytes(bytes))), merged every \(Format.grouped(interval)) words read, the \(Format.grouped(min(rows, Trainer.replicaHotRows))) hottest \(Trainer.replicaHotMergesPerMerge)× as often"
+        // Asked for on a vocabulary the default gives none (see `replicaInterval`): say what it risks.
+        let risk = TrainingConfiguration.smallVocabularyShares(v)
+            ? " (asked for; with at most \(Format.grouped(Trainer.replicaHotRows)) words every row is hot, trained from values a merge old, which on some corpora overshoots: the default has no replica here)" : ""
+        let replica = "thread 2 trains a replica of \(which) of both tables (\(Format.bytes(bytes))), merged every \(Format.grouped(interval)) words read, the \(Format.grouped(min(rows, Trainer.replicaHotRows))) hottest \(Trainer.replicaHotMergesPerMerge)× as often\(risk)"
         guard cfg.threads > 2 else { return replica }
         let hot = cfg.stagedRows(vocabularySize: v, replicaInterval: interval)
         let others = cfg.threads == 3 ? "threads 1 and 3" : "threads 1 and 3–\(cfg.threads)"

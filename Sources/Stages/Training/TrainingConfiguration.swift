@@ -120,6 +120,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         return max(1, min(v, Int(min(fit, Double(Int32.max)))))
     }
 
+    /// Whether a vocabulary is small enough that the default is no replica (`replicaInterval`):
+    /// at most `Trainer.replicaHotRows` words, so every row would be a hot row.
+    public static func smallVocabularyShares(_ vocabularySize: Int) -> Bool { vocabularySize <= Trainer.replicaHotRows }
+
     /// When the budget fits fewer rows than this (and fewer than the vocabulary), the default is
     /// no replicas: a replica holds at least the rows `Trainer.replicaHotRows` merges often.
     public static let minimumDefaultReplicaRows = 4_096
@@ -133,11 +137,31 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// speed was measured on 2 vCPUs only, and over 3 seeds at 4 threads (en-corpus, 5 epochs,
     /// on those 2 vCPUs) CBOW with it came 0.47 analogy points under the staged shared tables,
     /// skip-gram 0.23 (bench/RESULTS.md).
+    ///
+    /// Also 0 when both are nil and the vocabulary has at most `Trainer.replicaHotRows` words
+    /// (`smallVocabularyShares`): then every row is a hot row, which both workers train all the
+    /// time, each from the other's values as they were at the last merge. Input and output rows
+    /// are both that stale, and an update's size depends on their product, so where one small
+    /// group of words is all of each other's contexts the summed changes can overshoot and
+    /// training ends far from the optimum: on a 16-word corpus of two such groups (the test
+    /// `stagedRowsReachTheSharedTableFromEveryWorker`), 2-thread skip-gram and CBOW with the
+    /// replica ended with a group's within-group affinity between −0.27 and +2.6 instead of
+    /// about −0.8 in up to 5 of every 20–30 runs per setting (merges every 100 to 10,000 words,
+    /// 2026-12-04); with the staged shared tables in none of 60. On real text the replica
+    /// stayed stable at every vocabulary size tried, but its skip-gram never matched the shared
+    /// tables' loss (en-small, 3 epochs, means of 4 seeds: final loss 0.005–0.008 higher at 27
+    /// characters and at 5 to 8,317 words; CBOW within 0.004). It is faster, and more so the
+    /// smaller the vocabulary (en-corpus, 1 epoch, medians of 5 paired rounds: 544 words,
+    /// skip-gram 26.0M against 16.9M words/s, CBOW 52.4M against 44.6M; 5,293 words, 9.5M
+    /// against 8.7M and 15.6M against 12.7M), but a run on a vocabulary that small is short, and
+    /// the default takes the mode that did not go astray there. Asking for a replica (either
+    /// parameter) still gets one.
     public func replicaInterval(vocabularySize: Int, epochWords: Int,
                                 physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
         guard threads > 1 else { return 0 }
         if let r = replicaMergeWords { return max(0, r) }
         guard threads == 2 else { return 0 }
+        if replicaRows == nil && TrainingConfiguration.smallVocabularyShares(vocabularySize) { return 0 }
         let rows = replicaRowCount(vocabularySize: vocabularySize, physicalMemory: physicalMemory)
         if replicaRows == nil && rows < vocabularySize && rows < TrainingConfiguration.minimumDefaultReplicaRows { return 0 }
         return min(TrainingConfiguration.maxDefaultReplicaMergeWords(model), max(10_000, epochWords / (threads * 8)))
