@@ -559,7 +559,7 @@ func checkGroupStructure(_ kind: ModelKind, batched: Bool = false, threads: Int 
     // replica asked for, this corpus, every row of which is hot, is the case the default avoids
     // (`TrainingConfiguration.replicaInterval`): 2 threads at most 1.05×, and 3 or 6 threads on 2
     // cores (the replica's worker descheduled while the others train, so its values grow older)
-    // up to 1.19× in 25 runs and 1.30× once in about 65 runs of this test.
+    // up to 1.19× in 25 runs, and 1.30× in one of the 2 failures in about 65 runs of this test.
     if threads > 1 {
         var single = config
         single.threads = 1

@@ -12,11 +12,12 @@ import CTrainKernels
 /// by the stream's sentence-end markers (`TokenStream.sentenceEnd`, sentence mode); windows never
 /// cross a sentence boundary. The learning rate decays linearly over the whole run from
 /// `learningRate` to `learningRate × minLearningRateFraction`, driven by the global count of
-/// processed tokens, which workers publish every ~10k tokens. With more than one worker, by
-/// default every worker but the first trains its own replica of both tables and merges it into
-/// the shared tables from time to time (`replicaMergeWords`, `ReplicaTables`); without replicas
-/// the workers write the shared tables Hogwild-style like word2vec.c, each training its own
-/// copy of the hottest output rows and merging it when it publishes (`hotRows`).
+/// processed tokens, which workers publish every ~10k tokens. With two workers and a vocabulary
+/// of more than 4,096 words, by default the second trains its own replica of both tables and
+/// merges it into the shared tables from time to time (`TrainingConfiguration.replicaInterval`,
+/// `ReplicaTables`); otherwise the workers (with more than two, all but the replica's) write the
+/// shared tables Hogwild-style like word2vec.c, each training its own copy of the hottest output
+/// rows and merging it when it publishes (`hotRows`).
 public struct Trainer {
     public let configuration: TrainingConfiguration
     public let corpus: TrainingCorpus
