@@ -38,6 +38,8 @@ public struct Trainer {
     /// words it did not. 4,096 rows cost ~22 MB of memory traffic a merge at dim 100.
     public static let replicaHotRows = 4_096
     public static let replicaHotMergesPerMerge = 10
+    /// Why a replica is risky on a small vocabulary, for the stage's notes.
+    static let everyRowHotNote = "with at most \(Format.grouped(replicaHotRows)) words every row is hot, and a replica trains them from values a merge old"
 
     /// The loss per positive pair (CBOW: per centre) of a model whose output vectors are zero,
     /// as at the start: (K + 1) · ln 2.
@@ -101,10 +103,7 @@ public struct Trainer {
         let interval = cfg.replicaInterval(vocabularySize: v, epochWords: wordTokenCount)
         guard interval > 0 else {
             let hot = cfg.stagedRows(vocabularySize: v)
-            // Why there is no replica when the vocabulary's size is the reason (see `replicaInterval`).
-            let why = cfg.threads == 2 && cfg.replicaMergeWords == nil && cfg.replicaRows == nil
-                && TrainingConfiguration.smallVocabularyShares(v)
-                ? " (no replica: with at most \(Format.grouped(Trainer.replicaHotRows)) words every row is hot, and a replica trains them from values a merge old)" : ""
+            let why = cfg.replicaLeftOutForSmallVocabulary(vocabularySize: v) ? " (no replica: \(Trainer.everyRowHotNote))" : ""
             guard hot > 0 else { return "\(cfg.threads) threads write the shared tables, every row (word2vec.c's Hogwild)\(why)" }
             return "\(cfg.threads) threads write the shared tables (Hogwild), each with its own copy of the \(Format.grouped(hot)) most frequent words' output rows\(why)"
         }
@@ -112,8 +111,8 @@ public struct Trainer {
         let bytes = Int(TrainingConfiguration.replicaBytes(vocabularySize: rows, dimension: cfg.dimension))
         let which = rows >= v ? "all \(Format.grouped(v)) rows" : "the \(Format.grouped(rows)) most frequent words' rows (of \(Format.grouped(v)); the rest shared)"
         // Asked for on a vocabulary the default gives none (see `replicaInterval`): say what it risks.
-        let risk = TrainingConfiguration.smallVocabularyShares(v)
-            ? " (asked for; with at most \(Format.grouped(Trainer.replicaHotRows)) words every row is hot, trained from values a merge old, which on some corpora overshoots: the default has no replica here)" : ""
+        let risk = TrainingConfiguration.everyRowHot(vocabularySize: v)
+            ? " (asked for; \(Trainer.everyRowHotNote), which on some corpora overshoots: the default has no replica here)" : ""
         let replica = "thread 2 trains a replica of \(which) of both tables (\(Format.bytes(bytes))), merged every \(Format.grouped(interval)) words read, the \(Format.grouped(min(rows, Trainer.replicaHotRows))) hottest \(Trainer.replicaHotMergesPerMerge)× as often\(risk)"
         guard cfg.threads > 2 else { return replica }
         let hot = cfg.stagedRows(vocabularySize: v, replicaInterval: interval)

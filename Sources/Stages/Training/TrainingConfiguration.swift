@@ -120,9 +120,16 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         return max(1, min(v, Int(min(fit, Double(Int32.max)))))
     }
 
-    /// Whether a vocabulary is small enough that the default is no replica (`replicaInterval`):
-    /// at most `Trainer.replicaHotRows` words, so every row would be a hot row.
-    public static func smallVocabularyShares(_ vocabularySize: Int) -> Bool { vocabularySize <= Trainer.replicaHotRows }
+    /// Whether every row of a vocabulary this size would be a hot row of a replica (at most
+    /// `Trainer.replicaHotRows` words): where the default has no replica (`replicaInterval`).
+    public static func everyRowHot(vocabularySize: Int) -> Bool { vocabularySize <= Trainer.replicaHotRows }
+
+    /// Whether `replicaInterval` gives no replica only because of the vocabulary's size: 2
+    /// threads, neither replica parameter set, `everyRowHot`.
+    public func replicaLeftOutForSmallVocabulary(vocabularySize: Int) -> Bool {
+        threads == 2 && replicaMergeWords == nil && replicaRows == nil
+            && TrainingConfiguration.everyRowHot(vocabularySize: vocabularySize)
+    }
 
     /// When the budget fits fewer rows than this (and fewer than the vocabulary), the default is
     /// no replicas: a replica holds at least the rows `Trainer.replicaHotRows` merges often.
@@ -139,7 +146,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// skip-gram 0.23 (bench/RESULTS.md).
     ///
     /// Also 0 when both are nil and the vocabulary has at most `Trainer.replicaHotRows` words
-    /// (`smallVocabularyShares`): then every row is a hot row, which both workers train all the
+    /// (`replicaLeftOutForSmallVocabulary`): then every row is a hot row, which both workers train all the
     /// time, each from the other's values as they were at the last merge. Input and output rows
     /// are both that stale, and an update's size depends on their product, so where one small
     /// group of words is all of each other's contexts the summed changes can overshoot and
@@ -160,8 +167,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
                                 physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
         guard threads > 1 else { return 0 }
         if let r = replicaMergeWords { return max(0, r) }
-        guard threads == 2 else { return 0 }
-        if replicaRows == nil && TrainingConfiguration.smallVocabularyShares(vocabularySize) { return 0 }
+        guard threads == 2, !replicaLeftOutForSmallVocabulary(vocabularySize: vocabularySize) else { return 0 }
         let rows = replicaRowCount(vocabularySize: vocabularySize, physicalMemory: physicalMemory)
         if replicaRows == nil && rows < vocabularySize && rows < TrainingConfiguration.minimumDefaultReplicaRows { return 0 }
         return min(TrainingConfiguration.maxDefaultReplicaMergeWords(model), max(10_000, epochWords / (threads * 8)))
