@@ -261,7 +261,9 @@ final class ReplicaTables: @unchecked Sendable {
     /// the whole stage took longer (1.047× and 1.163×, 8 paired rounds each): writing the
     /// artifacts after the epochs, ~0.05 s when the replica's 2 MB pages have just been freed,
     /// took 0.08–0.39 s (bench/RESULTS.md). The fresh memory is paid either way; in huge pages
-    /// the replica's worker also misses the TLB less.
+    /// the replica's worker also misses the TLB less. Only the base copies (read by merges
+    /// alone) in 4 KB pages did the same later that day: 1.08× words/s after pauses, but back to
+    /// back 1.00× and the run 1.09× longer, its writes again slower.
     init?(tables: TrainingTables, rows: Int) {
         let rows = max(1, min(rows, tables.rows))
         guard let b = LargeBuffer(bytes: ReplicaTables.bytes(tables: tables, rows: rows), hugePages: true) else { return nil }
